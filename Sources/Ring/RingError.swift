@@ -1,0 +1,32 @@
+/// Why a ring could not be built, changed or decoded.
+public enum RingError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidPartitionCount(Int)
+    case invalidReplicaCount(Int)
+    case invalidMemberName(String)
+    case duplicateMember(String)
+    case unknownMember(String)
+    case tooManyMembers(count: Int, partitions: Int)
+    case lastMemberCannotLeave(String)
+    case decoding(String)
+
+    public var description: String {
+        switch self {
+        case .invalidPartitionCount(let q):
+            return "partition count \(q) is invalid: it must be a power of two from 8 to 4096"
+        case .invalidReplicaCount(let n):
+            return "replica count (N) \(n) is invalid: it must be from 1 to 16"
+        case .invalidMemberName(let name):
+            return "member name '\(name)' is invalid: use 1 to 64 characters of [A-Za-z0-9_.-]"
+        case .duplicateMember(let name):
+            return "member '\(name)' is already in the ring"
+        case .unknownMember(let name):
+            return "member '\(name)' is not in the ring"
+        case .tooManyMembers(let count, let partitions):
+            return "\(count) members cannot share \(partitions) partitions: every member must own at least one"
+        case .lastMemberCannotLeave(let name):
+            return "member '\(name)' is the last one and cannot leave"
+        case .decoding(let why):
+            return "ring encoding is invalid: \(why)"
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/// Placeholder until the inter-node protocol lands.
+public enum WirePlaceholder {}
