@@ -14,51 +14,59 @@ struct KVService: Sendable {
 
     func read(_ request: ReadRequest) async throws(APIError) -> ReadOutcome {
         try validate(key: request.key)
-        let replicas = preferenceList(collection: request.collection, key: request.key)
-        let names = replicas.map(\.name)
+        let names = preferenceList(collection: request.collection, key: request.key).map(\.name)
         let need = try quorum(request.readQuorum, available: names.count)
-        guard need <= names.count else { throw tooFewReplicas(need, names.count, header: "R") }
         let (collection, key) = (request.collection, request.key)
-        let results = await FanOut.run(
-            names, need: need, background: node.background,
-            call: { name in try await fetch(from: name, collection: collection, key: key) },
-            whenAllDone: { all in await repair(all, collection: collection, key: key) })
-        let objects = results.compactMap { entry in try? entry.result.get() }
-        guard objects.count >= need else {
-            throw unavailable(results, needed: need, of: names.count, verb: "answered", header: "R")
+        let machine = QuorumRead(
+            requestID: QuorumDriver.requestID(), replicas: names, r: need,
+            deadline: QuorumDriver.deadline(after: timeout))
+        let outcome = await QuorumDriver.read(
+            machine, background: node.background,
+            fetch: { name in await fetch(from: name, collection: collection, key: key) },
+            repair: { names, object in await repair(names, with: object, collection: collection, key: key) })
+        switch outcome {
+        case .failure(let failure):
+            throw .unavailable(failure.description)
+        case .success(let result):
+            let merged = result.object
+            let found: ReadOutcome.Found
+            if merged.isNotFound {
+                found = .notFound
+            } else if merged.hasConflict {
+                found = .siblings(merged.liveSiblings.map { Content(value: $0.value, contentType: $0.contentType) })
+            } else {
+                let sibling = merged.liveSiblings[0]
+                found = .value(Content(value: sibling.value, contentType: sibling.contentType))
+            }
+            return ReadOutcome(
+                found: found, context: merged.isEmpty ? "" : merged.context.clientContext,
+                acks: result.answered.count, replicas: names, repaired: result.stale.count)
         }
-        let merged = objects.reduce(VersionedObject()) { VersionedObject.sync($0, $1) }
-        let stale = objects.filter { !$0.descends(merged) }.count
-        let context = merged.isEmpty ? "" : merged.context.clientContext
-        let found: ReadOutcome.Found
-        if merged.isNotFound {
-            found = .notFound
-        } else if merged.hasConflict {
-            found = .siblings(merged.liveSiblings.map { Content(value: $0.value, contentType: $0.contentType) })
-        } else {
-            let sibling = merged.liveSiblings[0]
-            found = .value(Content(value: sibling.value, contentType: sibling.contentType))
-        }
-        return ReadOutcome(found: found, context: context, acks: objects.count, replicas: names, repaired: stale)
     }
 
-    private func fetch(from name: String, collection: String, key: [UInt8]) async throws -> VersionedObject {
-        if name == node.config.name { return try await node.replica.get(collection: collection, key: key) }
-        let reply = try await call(ReplicaGet(collection: collection, key: key), to: name, expecting: ReplicaGetReply.self)
-        return try reply.object.map { try VersionedObject.decode($0) } ?? VersionedObject()
+    private func fetch(from name: String, collection: String, key: [UInt8]) async -> QuorumRead.Reply {
+        do {
+            let object: VersionedObject
+            if name == node.config.name {
+                object = try await node.replica.get(collection: collection, key: key)
+            } else {
+                let reply = try await call(
+                    ReplicaGet(collection: collection, key: key), to: name, expecting: ReplicaGetReply.self)
+                object = try reply.object.map { try VersionedObject.decode($0) } ?? VersionedObject()
+            }
+            return object.isEmpty ? .notFound : .object(object)
+        } catch {
+            return .failure("\(error)")
+        }
     }
 
-    /// Sends the merge of every answer to each replica whose answer lacked something.
-    private func repair(_ results: FanOut.Results<VersionedObject>, collection: String, key: [UInt8]) async {
-        let answers = results.compactMap { entry in (try? entry.result.get()).map { (entry.name, $0) } }
-        let merged = answers.reduce(VersionedObject()) { VersionedObject.sync($0, $1.1) }
-        guard !merged.isEmpty else { return }
-        let stale = answers.filter { !$0.1.descends(merged) }.map(\.0)
-        guard !stale.isEmpty else { return }
-        node.metrics.recordReadRepairs(stale.count)
-        for name in stale {
+    /// Sends the final merge to the replicas that answered with less (read repair).
+    private func repair(_ names: [String], with object: VersionedObject, collection: String, key: [UInt8]) async {
+        node.metrics.recordReadRepairs(names.count)
+        let encoded = object.encoded()
+        for name in names {
             do {
-                try await store(merged, on: name, collection: collection, key: key)
+                try await store(encoded, on: name, collection: collection, key: key)
             } catch {
                 node.logger.debug("read repair failed", metadata: ["replica": "\(name)", "error": "\(error)"])
             }
@@ -72,45 +80,82 @@ struct KVService: Sendable {
         try validate(key: request.key)
         let replicas = preferenceList(collection: request.collection, key: request.key).map(\.name)
         let need = try quorum(request.writeQuorum, available: replicas.count)
-        guard need <= replicas.count else { throw tooFewReplicas(need, replicas.count, header: "W") }
+        guard need <= replicas.count else {
+            throw .unavailable(
+                "write needs \(need) replicas (X-Dhrt-W) but the cluster holds only \(replicas.count) of the key")
+        }
         if replicas.contains(node.config.name) { return try await coordinateLocally(request) }
         return try await forward(request, to: replicas)
     }
 
-    /// Applies the write to the local replica with this node's actor id, then replicates it.
+    /// Applies the write to the local replica with this node's actor id, then replicates it (`QuorumWrite`).
     func coordinateLocally(_ request: WriteRequest) async throws(APIError) -> WriteOutcome {
         try validate(key: request.key)
-        let replicas = preferenceList(collection: request.collection, key: request.key).map(\.name)
+        var replicas = preferenceList(collection: request.collection, key: request.key).map(\.name)
+        // A forwarded write may reach a node whose ring view does not list it yet; it still coordinates.
+        if !replicas.contains(node.config.name) { replicas = [node.config.name] + replicas.dropLast() }
         let need = try quorum(request.writeQuorum, available: replicas.count)
-        guard need <= replicas.count else { throw tooFewReplicas(need, replicas.count, header: "W") }
-        let change = try WriteChange(request, actor: node.config.name)
-        let updated: VersionedObject
-        do {
-            updated = try await node.replica.transform(collection: request.collection, key: request.key) { current in
-                try change.apply(to: current)
-            }
-        } catch let error as APIError {
+        let write = try clientWrite(request)
+        let preconditions = try preconditions(request)
+        // A delete without a context supersedes everything the coordinator has seen: a plain DELETE removes
+        // the key rather than adding a tombstone sibling next to the values.
+        let blindDelete = request.content == nil && request.context == nil
+        let (collection, key, actor) = (request.collection, request.key, node.config.name)
+        let machine = QuorumWrite(
+            requestID: QuorumDriver.requestID(), coordinator: actor, replicas: replicas, w: need,
+            deadline: QuorumDriver.deadline(after: timeout))
+        let result = await QuorumDriver.write(
+            machine, background: node.background,
+            storeLocally: {
+                try await node.replica.transform(collection: collection, key: key) { stored in
+                    try ReplicaStore.coordinate(
+                        stored: stored, write: blindDelete ? .delete(context: stored.context) : write, preconditions: preconditions, actor: actor,
+                        timestamp: UInt64(Date().timeIntervalSince1970 * 1_000_000_000))
+                }
+            },
+            send: { name, encoded in try await store(encoded, on: name, collection: collection, key: key) })
+        switch result {
+        case .success(.success(let acks, _)):
+            return WriteOutcome(acks: acks.count, replicas: replicas)
+        case .success(.failure(let failure)):
+            var error = APIError.unavailable(failure.description)
+            error.headers = KVHandlers.headers(acks: Self.acks(of: failure), replicas: replicas)
             throw error
-        } catch {
+        case .failure(let error as PreconditionError):
+            throw error.isPreconditionFailure
+                ? .preconditionFailed(error.description) : .badRequest("bad_precondition", error.description)
+        case .failure(let error):
             throw storageError(error)
         }
-        let others = replicas.filter { $0 != node.config.name }
-        let (collection, key) = (request.collection, request.key)
-        let results = await FanOut.run(
-            others, need: need - 1, background: node.background,
-            call: { name in try await store(updated, on: name, collection: collection, key: key) })
-        let acks = 1 + results.filter { if case .success = $0.result { true } else { false } }.count
-        var allReplicas = [node.config.name] + others
-        allReplicas = replicas.filter { allReplicas.contains($0) }
-        guard acks >= need else {
-            var error = unavailable(results, needed: need - 1, of: others.count, verb: "acknowledged", header: "W")
-            error.detail =
-                "\(acks) of the \(need) acknowledgements needed (X-Dhrt-W) arrived: \(error.detail); "
-                + "the write is stored on \(acks) replica(s) and may still reach the others"
-            error.headers = KVHandlers.headers(acks: acks, replicas: allReplicas)
-            throw error
+    }
+
+    private static func acks(of failure: WriteFailure) -> Int {
+        switch failure {
+        case .notEnoughReplicas(_, _, let acked, _), .timedOut(_, let acked): acked.count
+        case .localStoreFailed: 0
         }
-        return WriteOutcome(acks: acks, replicas: replicas)
+    }
+
+    private func clientWrite(_ request: WriteRequest) throws(APIError) -> ClientWrite {
+        var context: VersionVector?
+        if let text = request.context {
+            do {
+                context = try VersionVector(clientContext: text)
+            } catch {
+                throw .badRequest("bad_context", "X-Dhrt-Context is not a valid context: \(error)")
+            }
+        }
+        guard let content = request.content else { return .delete(context: context ?? VersionVector()) }
+        return .put(value: content.value, contentType: content.contentType, context: context ?? VersionVector())
+    }
+
+    private func preconditions(_ request: WriteRequest) throws(APIError) -> WritePreconditions {
+        do {
+            return try WritePreconditions.parse(
+                ifMatch: request.ifMatch, ifNoneMatch: request.ifNoneMatch ? "*" : nil)
+        } catch {
+            throw .badRequest("bad_precondition", error.description)
+        }
     }
 
     private func forward(_ request: WriteRequest, to replicas: [String]) async throws(APIError) -> WriteOutcome {
@@ -141,15 +186,14 @@ struct KVService: Sendable {
             "no replica of the key could coordinate the write (\(failures.joined(separator: "; ")))")
     }
 
-    /// Stores (merges) `object` on one replica.
-    private func store(_ object: VersionedObject, on name: String, collection: String, key: [UInt8]) async throws {
+    /// Stores (merges) an encoded object on one replica.
+    private func store(_ encoded: [UInt8], on name: String, collection: String, key: [UInt8]) async throws {
         if name == node.config.name {
-            try await node.replica.merge(collection: collection, key: key, object)
+            try await node.replica.merge(collection: collection, key: key, try VersionedObject.decode(encoded))
             return
         }
         _ = try await call(
-            ReplicaPut(collection: collection, key: key, object: object.encoded()), to: name,
-            expecting: ReplicaPutReply.self)
+            ReplicaPut(collection: collection, key: key, object: encoded), to: name, expecting: ReplicaPutReply.self)
     }
 
     // MARK: - Helpers
@@ -170,11 +214,6 @@ struct KVService: Sendable {
             node.metrics.recordReplicaFailure()
             throw error
         }
-    }
-
-    private func tooFewReplicas(_ need: Int, _ available: Int, header: String) -> APIError {
-        .unavailable(
-            "\(need) replicas needed (X-Dhrt-\(header)) but the cluster holds only \(available) replica(s) of the key")
     }
 
     private func quorum(_ text: (header: String, value: String)?, available: Int)
@@ -199,19 +238,6 @@ struct KVService: Sendable {
             throw .badRequest(
                 "key_too_large", "the key is \(key.count) bytes; the limit is \(node.limits.maxKeySize) bytes")
         }
-    }
-
-    private func unavailable<T>(
-        _ results: FanOut.Results<T>, needed: Int, of total: Int, verb: String, header: String
-    ) -> APIError {
-        let successes = results.filter { if case .success = $0.result { true } else { false } }.count
-        let failures = results.compactMap { entry -> String? in
-            if case .failure(let error) = entry.result { return "\(entry.name): \(error)" }
-            return nil
-        }
-        var detail = "\(successes) of \(total) replicas \(verb), \(needed) needed (X-Dhrt-\(header))"
-        if !failures.isEmpty { detail += "; failed: " + failures.joined(separator: "; ") }
-        return .unavailable(detail)
     }
 
     private func storageError(_ error: any Error) -> APIError {

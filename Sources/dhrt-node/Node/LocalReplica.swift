@@ -14,8 +14,8 @@ struct LocalReplica: Sendable {
     /// Merges `incoming` into the stored object atomically (replica writes and read repair).
     @discardableResult
     func merge(collection: String, key: [UInt8], _ incoming: VersionedObject) async throws -> VersionedObject {
-        try await transform(collection: collection, key: key) { current in
-            VersionedObject.sync(current, incoming)
+        try await transform(collection: collection, key: key) { stored in
+            ReplicaStore.merge(stored: stored, incoming: incoming) ?? stored
         }
     }
 
