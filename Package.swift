@@ -122,6 +122,8 @@ let package = Package(
             name: "ClusterTests",
             dependencies: [
                 "Ring",
+                "Wire",
+                "dhrt-node",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -46,6 +46,7 @@ struct NodeResponder: HTTPResponder {
         case .health: return StatusHandlers(node: node).health()
         case .metrics: return StatusHandlers(node: node).metrics()
         case .status: return StatusHandlers(node: node).status()
+        case .ring: return try StatusHandlers(node: node).ring()
         case .seedStats: return StatusHandlers(node: node).seedStats()
         case .object(.get, let collection, let key):
             return try await handlers.get(collection: collection, key: key, request: request)
@@ -72,7 +73,7 @@ struct NodeResponder: HTTPResponder {
         switch route {
         case .health: return ("health", "-")
         case .metrics: return ("metrics", "-")
-        case .status, .seedStats: return ("status", "-")
+        case .status, .seedStats, .ring: return ("status", "-")
         case .object(.get, _, _), .seedGet: return ("get", headers.readQuorum?.value ?? "quorum")
         case .object(.put, _, _), .seedSet: return ("put", headers.writeQuorum?.value ?? "quorum")
         case .object(.delete, _, _), .seedDelete: return ("delete", headers.writeQuorum?.value ?? "quorum")

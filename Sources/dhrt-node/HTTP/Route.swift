@@ -5,6 +5,8 @@ enum Route: Equatable, Sendable {
     case health
     case metrics
     case status
+    /// `GET /v1/ring`: the ring as JSON.
+    case ring
     case object(KVVerb, collection: String, key: [UInt8])
     case listKeys(collection: String)
     case dropCollection(String)
@@ -80,6 +82,9 @@ extension Route {
         case ("status", 1):
             try allow(method, [.get])
             return .status
+        case ("ring", 1):
+            try allow(method, [.get])
+            return .ring
         case ("kv", 2):
             let collection = try collectionName(rest[1])
             switch method {

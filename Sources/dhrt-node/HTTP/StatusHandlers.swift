@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// `/health`, `/metrics`, `/v1/status` and the original design's `GET /` stats.
@@ -44,6 +45,7 @@ struct StatusHandlers {
                 json.key("epoch")
                 json.value(Int(ring.epoch))
                 json.field("partitions", ring.partitionCount)
+                json.field("partitions_count", ring.partitionCount)
                 json.field("n", ring.replicas)
                 json.field("effective_n", min(ring.replicas, members.count))
                 json.key("ownership")
@@ -64,6 +66,16 @@ struct StatusHandlers {
             }
         }
         return json.response()
+    }
+
+    /// The ring's JSON view: epoch, partition count, N, members with their partitions, owners, warnings.
+    func ring() throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = try encoder.encode(node.cluster.ring.view)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// `GET /`: the original design's stats, kept flat.
