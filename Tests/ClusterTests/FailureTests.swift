@@ -15,7 +15,8 @@ struct FailureTests {
         let read = try await HTTP.send(.GET, cluster[0].httpURL + url)
         let context = try #require(read.headers.first(name: "X-Dhrt-Context"))
         let put = try await HTTP.send(
-            .PUT, cluster[0].httpURL + url, text: "after", headers: [("X-Dhrt-W", "quorum"), ("X-Dhrt-Context", context)])
+            .PUT, cluster[0].httpURL + url, text: "after",
+            headers: [("X-Dhrt-W", "quorum"), ("X-Dhrt-Context", context)])
         #expect(put.status == 204)
         let get = try await HTTP.send(.GET, cluster[1].httpURL + url, headers: [("X-Dhrt-R", "quorum")])
         #expect(get.status == 200)

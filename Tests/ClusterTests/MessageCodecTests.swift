@@ -51,7 +51,9 @@ import Wire
         extra.writeInteger(UInt8(0))
         #expect(throws: MessageDecodingError.self) { try ReplicaGet.decode(extra) }
         // A list count far beyond the payload must not allocate or loop.
-        #expect(throws: MessageDecodingError.self) { try ListKeysReply.decode(ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xFF])) }
+        #expect(throws: MessageDecodingError.self) {
+            try ListKeysReply.decode(ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xFF]))
+        }
         // A boolean that is neither 0 nor 1.
         #expect(throws: MessageDecodingError.self) { try ReplicaGetReply.decode(ByteBuffer(bytes: [2])) }
         // Text that is not UTF-8.

@@ -30,7 +30,8 @@ struct ReplicationTests {
                 .PUT, "\(writer.httpURL)/v1/kv/ryw/key\(index)", text: "value \(index)",
                 headers: [("X-Dhrt-W", "quorum")])
             #expect(put.status == 204)
-            let get = try await HTTP.send(.GET, "\(reader.httpURL)/v1/kv/ryw/key\(index)", headers: [("X-Dhrt-R", "quorum")])
+            let get = try await HTTP.send(
+                .GET, "\(reader.httpURL)/v1/kv/ryw/key\(index)", headers: [("X-Dhrt-R", "quorum")])
             #expect(get.status == 200)
             #expect(get.text == "value \(index)")
         }
@@ -44,7 +45,9 @@ struct ReplicationTests {
         let siblings = try await HTTP.send(.GET, cluster[2].httpURL + url, headers: [("X-Dhrt-R", "all")])
         #expect(siblings.status == 300)
         let values = (siblings.object["siblings"] as? [[String: Any]] ?? []).compactMap { sibling in
-            (sibling["value"] as? String).flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+            (sibling["value"] as? String).flatMap { Data(base64Encoded: $0) }.map {
+                String(decoding: $0, as: UTF8.self)
+            }
         }
         #expect(Set(values) == ["from n1", "from n2"])
         let context = try #require(siblings.object["context"] as? String)
@@ -72,7 +75,9 @@ struct ReplicationTests {
     @Test func keyListingPagesThroughEveryKeyOnce() async throws {
         for index in 0..<25 {
             let key = String(format: "k%02d", index)
-            #expect(try await HTTP.send(.PUT, "\(cluster[index % 3].httpURL)/v1/kv/listing/\(key)", text: "v").status == 204)
+            #expect(
+                try await HTTP.send(.PUT, "\(cluster[index % 3].httpURL)/v1/kv/listing/\(key)", text: "v").status == 204
+            )
         }
         var seen: [String] = []
         var after: String?
@@ -88,7 +93,8 @@ struct ReplicationTests {
     }
 
     @Test func batchAppliesEachItemAndReportsItsResult() async throws {
-        let body = #"[{"op":"put","key":"a","value":"1"},{"op":"put","key":"b","value_base64":"Mg=="},"#
+        let body =
+            #"[{"op":"put","key":"a","value":"1"},{"op":"put","key":"b","value_base64":"Mg=="},"#
             + #"{"op":"delete","key":"a"},{"op":"frobnicate","key":"c"}]"#
         let reply = try await HTTP.send(.POST, "\(cluster[0].httpURL)/v1/kv/batched/_batch", text: body)
         #expect(reply.status == 200)

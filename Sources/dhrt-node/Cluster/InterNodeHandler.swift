@@ -46,7 +46,8 @@ struct InterNodeHandler: Sendable {
         }
         guard hello.member.name != cluster.local.name || hello.member.clusterAddress == cluster.local.clusterAddress
         else {
-            node.logger.error("another node uses this node's name", metadata: ["address": "\(hello.member.clusterAddress)"])
+            node.logger.error(
+                "another node uses this node's name", metadata: ["address": "\(hello.member.clusterAddress)"])
             throw ErrorReply(code: "duplicate_name", detail: "the name \(hello.member.name) is taken")
         }
         if cluster.learn(direct: hello.member, reported: []) {

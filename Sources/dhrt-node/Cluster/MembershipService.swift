@@ -38,7 +38,8 @@ struct MembershipService: Service {
                     failures[target] = count
                     // Log the first failure and then every ~10 s, not every retry.
                     if count == 1 || count % 40 == 0 {
-                        logger.warning("peer not answering hello", metadata: ["peer": "\(target)", "error": "\(failure)"])
+                        logger.warning(
+                            "peer not answering hello", metadata: ["peer": "\(target)", "error": "\(failure)"])
                     }
                 }
                 try? await Task.sleep(for: allAnswered ? refreshInterval : retryInterval)
@@ -60,7 +61,9 @@ struct MembershipService: Service {
             return nil
         } catch {
             if case .remote(let reply) = error, reply.code == "wrong_ring" {
-                logger.error("peer refused us: ring parameters differ", metadata: ["peer": "\(address)", "detail": "\(reply.detail)"])
+                logger.error(
+                    "peer refused us: ring parameters differ",
+                    metadata: ["peer": "\(address)", "detail": "\(reply.detail)"])
             }
             return error.description
         }

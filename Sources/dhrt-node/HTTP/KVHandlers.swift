@@ -97,7 +97,8 @@ struct KVHandlers {
         var json = JSONWriter()
         var results: [(key: String, outcome: Result<WriteOutcome, APIError>)] = []
         for item in items {
-            results.append((item.key, await run(item, collection: collection, writeQuorum: request.headers.writeQuorum)))
+            results.append(
+                (item.key, await run(item, collection: collection, writeQuorum: request.headers.writeQuorum)))
         }
         json.object { json in
             json.key("results")

@@ -187,7 +187,9 @@ enum PercentDecoding {
 
     /// Decodes a query component, where `+` also means a space.
     static func decodeQuery(_ text: Substring) -> [UInt8]? {
-        decode(Substring(String(decoding: text.utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)))
+        decode(
+            Substring(
+                String(decoding: text.utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)))
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

@@ -22,7 +22,8 @@ extension KVService {
         let failed = results.count - pages.count
         guard failed < copies else {
             throw .unavailable(
-                "\(failed) of \(names.count) nodes did not answer the key listing; keys stored only there would be missed")
+                "\(failed) of \(names.count) nodes did not answer the key listing; keys stored only there would be missed"
+            )
         }
         var merged = Set<[UInt8]>()
         for page in pages { merged.formUnion(page) }
@@ -43,7 +44,8 @@ extension KVService {
                     try await node.replica.dropCollection(collection)
                     return
                 }
-                _ = try await call(DropCollection(collection: collection), to: name, expecting: DropCollectionReply.self)
+                _ = try await call(
+                    DropCollection(collection: collection), to: name, expecting: DropCollectionReply.self)
             })
         let failures = results.compactMap { entry -> String? in
             if case .failure(let error) = entry.result { return "\(entry.name): \(error)" }

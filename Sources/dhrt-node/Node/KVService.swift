@@ -109,7 +109,8 @@ struct KVService: Sendable {
             storeLocally: {
                 try await node.replica.transform(collection: collection, key: key) { stored in
                     try ReplicaStore.coordinate(
-                        stored: stored, write: blindDelete ? .delete(context: stored.context) : write, preconditions: preconditions, actor: actor,
+                        stored: stored, write: blindDelete ? .delete(context: stored.context) : write,
+                        preconditions: preconditions, actor: actor,
                         timestamp: UInt64(Date().timeIntervalSince1970 * 1_000_000_000))
                 }
             },
@@ -171,7 +172,8 @@ struct KVService: Sendable {
                 let reply = try await call(message, to: name, expecting: CoordinatePutReply.self)
                 guard reply.status == 204 else {
                     var error = APIError(
-                        HTTPResponse.Status(code: Int(reply.status)), reply.errorCode.isEmpty ? "failed" : reply.errorCode, reply.detail)
+                        HTTPResponse.Status(code: Int(reply.status)),
+                        reply.errorCode.isEmpty ? "failed" : reply.errorCode, reply.detail)
                     error.headers = KVHandlers.headers(acks: Int(reply.acks), replicas: reply.replicas)
                     throw error
                 }

@@ -34,7 +34,9 @@ enum QuorumDriver {
                                 let answer = await fetch(name)
                                 perform(state.withLock { $0.onReply(from: name, answer) })
                             }
-                            if !started { perform(state.withLock { $0.onReply(from: name, .failure("shutting down")) }) }
+                            if !started {
+                                perform(state.withLock { $0.onReply(from: name, .failure("shutting down")) })
+                            }
                         }
                     case .scheduleTimeout:
                         break
