@@ -31,7 +31,7 @@ import Testing
         let skewed = counts(.zipfian, keys: 10_000, draws: 200_000).sorted(by: >)
         let flat = counts(.uniform, keys: 10_000, draws: 200_000).sorted(by: >)
         let topShare = { (counts: [Int]) in Double(counts.prefix(100).reduce(0, +)) / 200_000 }
-        #expect(topShare(skewed) > 0.25)  // the hottest 1 % of keys
+        #expect(topShare(skewed) > 0.15)  // the hottest 1 % of keys: about zeta(100) / zeta(10^10) ≈ 0.2
         #expect(topShare(flat) < 0.02)
     }
 
