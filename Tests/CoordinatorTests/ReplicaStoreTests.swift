@@ -3,7 +3,9 @@ import Testing
 @testable import Coordinator
 
 @Suite struct ReplicaStoreTests {
-    func stored(_ value: UInt8, by actor: String = "n1", on base: VersionedObject = VersionedObject()) -> VersionedObject {
+    func stored(_ value: UInt8, by actor: String = "n1", on base: VersionedObject = VersionedObject())
+        -> VersionedObject
+    {
         var object = base
         object.update(context: base.context, value: [value], contentType: "", actor: actor, timestamp: 1)
         return object
@@ -11,8 +13,11 @@ import Testing
 
     @Test func aCoordinatedPutAppliesTheWriteWithThisNodeAsActor() throws {
         let object = try ReplicaStore.coordinate(
-            stored: VersionedObject(), write: .put(value: [9], contentType: "text/plain", context: VersionVector()),
-            actor: "n2", timestamp: 5)
+            stored: VersionedObject(),
+            write: .put(value: [9], contentType: "text/plain", context: VersionVector()),
+            actor: "n2",
+            timestamp: 5
+        )
         #expect(object.siblings.map(\.dot) == [Dot(actor: "n2", counter: 1)])
         #expect(object.siblings[0].contentType == "text/plain")
         #expect(object.timestamp == 5)
@@ -21,7 +26,11 @@ import Testing
     @Test func aCoordinatedDeleteLeavesATombstone() throws {
         let base = stored(1)
         let object = try ReplicaStore.coordinate(
-            stored: base, write: .delete(context: base.context), actor: "n1", timestamp: 2)
+            stored: base,
+            write: .delete(context: base.context),
+            actor: "n1",
+            timestamp: 2
+        )
         #expect(object.isNotFound && object.storedForm().isTombstone)
     }
 
@@ -48,8 +57,12 @@ import Testing
         let moved = stored(2, by: "n2", on: base)
         #expect(throws: PreconditionError.self) {
             try ReplicaStore.coordinate(
-                stored: moved, write: .put(value: [3], contentType: "", context: base.context),
-                preconditions: conditions, actor: "n1", timestamp: 2)
+                stored: moved,
+                write: .put(value: [3], contentType: "", context: base.context),
+                preconditions: conditions,
+                actor: "n1",
+                timestamp: 2
+            )
         }
         do {
             try conditions.check(moved)

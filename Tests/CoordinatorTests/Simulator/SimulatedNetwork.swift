@@ -64,7 +64,8 @@ struct Agenda {
     }
 
     private func earlier(
-        _ a: (time: UInt64, seq: UInt64, event: SimEvent), _ b: (time: UInt64, seq: UInt64, event: SimEvent)
+        _ a: (time: UInt64, seq: UInt64, event: SimEvent),
+        _ b: (time: UInt64, seq: UInt64, event: SimEvent)
     ) -> Bool {
         (a.time, a.seq) < (b.time, b.seq)
     }
