@@ -99,3 +99,30 @@ import Testing
         #expect(!PreconditionError.unsupportedIfNoneMatch("x").isPreconditionFailure)
     }
 }
+
+@Suite struct ReadViewTests {
+    @Test func viewsHideTombstonesAndAlwaysCarryTheWholeContext() {
+        var object = VersionedObject()
+        #expect(object.view == .notFound(context: VersionVector()))
+        object.update(context: VersionVector(), value: [1], contentType: "a/b", actor: "n1", timestamp: 1)
+        guard case .value(let sibling, let context) = object.view else {
+            Issue.record("expected one value")
+            return
+        }
+        #expect(sibling.value == [1] && sibling.contentType == "a/b" && context == object.context)
+        var deleted = object
+        deleted.delete(context: object.context, actor: "n2", timestamp: 2)
+        #expect(deleted.view == .notFound(context: VersionVector(["n1": 1, "n2": 1])))
+        // A blind write concurrent with the delete: the live value wins, the tombstone stays as a sibling.
+        object.update(context: VersionVector(), value: [2], contentType: "", actor: "n1", timestamp: 3)
+        let merged = VersionedObject.sync(object, deleted)
+        #expect(merged.siblings.count == 2)
+        #expect(merged.view == .value(merged.liveSiblings[0], context: merged.context))
+        #expect(merged.liveSiblings[0].value == [2])
+        var other = VersionedObject()
+        other.update(context: VersionVector(), value: [3], contentType: "", actor: "n3", timestamp: 4)
+        let conflict = VersionedObject.sync(merged, other)
+        #expect(conflict.view == .siblings(conflict.liveSiblings, context: conflict.context))
+        #expect(conflict.liveSiblings.map(\.value) == [[2], [3]])
+    }
+}
