@@ -72,6 +72,12 @@ struct SimulatedCluster {
         self.clients = Array(repeating: Client(remainingOperations: operationsPerClient), count: clients)
         for name in names { self.nodes[name] = Node() }
         for client in 0..<clients { agenda.schedule(.clientStep(client: client), at: UInt64(client)) }
+        for _ in 0..<network.isolations {
+            let node = names.randomElement(using: &random)!
+            let start = UInt64.random(in: 0...1500, using: &random)
+            agenda.schedule(.isolate(node: node), at: start)
+            agenda.schedule(.rejoin(node: node), at: start + UInt64.random(in: 100...400, using: &random))
+        }
     }
 
     func preferenceList(_ key: String) -> [String] {
@@ -87,7 +93,9 @@ struct SimulatedCluster {
     /// so that read repair brings every replica to the merged version.
     mutating func healAndRepairEverything() {
         network.dropRate = 0
+        network.isolations = 0
         run()
+        network.isolated = []
         for key in keys {
             startRead(key: key, at: preferenceList(key)[0], r: n, client: nil, intent: .readOnly)
             run()
@@ -227,6 +235,7 @@ struct SimulatedCluster {
     // MARK: - Network and replicas
 
     mutating func send(_ message: SimMessage, from: String, to: String) {
+        if from != to, network.isolated.contains(from) || network.isolated.contains(to) { return }
         if from != to, Double.random(in: 0..<1, using: &random) < network.dropRate { return }
         let delay = from == to ? 0 : UInt64.random(in: network.delay, using: &random)
         agenda.schedule(.deliver(from: from, to: to, message), at: agenda.now + delay)
@@ -250,7 +259,12 @@ struct SimulatedCluster {
                 perform(actions, read: id, at: node)
             }
         case .deliver(let from, let to, let message):
+            if from != to, network.isolated.contains(from) || network.isolated.contains(to) { return }
             deliver(message, from: from, to: to)
+        case .isolate(let node):
+            network.isolated.insert(node)
+        case .rejoin(let node):
+            network.isolated.remove(node)
         }
     }
 

@@ -57,6 +57,20 @@ import Testing
         checkConverged(cluster)
     }
 
+    @Test(arguments: seeds)
+    func isolatedNodesFailRequestsButNeverLoseAcknowledgedWrites(seed: UInt64) {
+        var cluster = SimulatedCluster(
+            seed: seed,
+            operationsPerClient: 40,
+            network: NetworkConditions(dropRate: 0.02, delay: 1...30, isolations: 3)
+        )
+        cluster.run()
+        checkCommonInvariants(cluster)
+        checkNoAcknowledgedWriteLost(cluster)
+        cluster.healAndRepairEverything()
+        checkConverged(cluster)
+    }
+
     @Test(arguments: [(1, 1), (1, 3), (3, 1), (3, 3)], Array(seeds.prefix(10)))
     func everyQuorumChoiceConvergesAfterRepair(rw: (Int, Int), seed: UInt64) {
         var cluster = SimulatedCluster(
