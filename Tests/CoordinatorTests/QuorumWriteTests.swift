@@ -153,8 +153,14 @@ import Testing
 
     @Test func failureMessagesSayHowManyStoredIt() {
         let failure = WriteFailure.notEnoughReplicas(
-            required: 3, replicas: 3, acked: ["n1", "n2"], failed: ["n3": "connection refused"])
-        #expect(failure.description == "write needs 3 of 3 replicas but only 2 stored it (failed: n3: connection refused)")
+            required: 3,
+            replicas: 3,
+            acked: ["n1", "n2"],
+            failed: ["n3": "connection refused"]
+        )
+        #expect(
+            failure.description == "write needs 3 of 3 replicas but only 2 stored it (failed: n3: connection refused)"
+        )
         let timeout = WriteFailure.timedOut(required: 3, acked: ["n1"])
         #expect(timeout.description.contains("after 1 of 3 required acks"))
     }

@@ -88,7 +88,11 @@ public struct QuorumWrite: Sendable {
         guard w <= replicas.count, replicas.contains(coordinator) else {
             hasReplied = true
             let failure = WriteFailure.notEnoughReplicas(
-                required: w, replicas: replicas.count, acked: [], failed: [:])
+                required: w,
+                replicas: replicas.count,
+                acked: [],
+                failed: [:]
+            )
             return [.reply(.failure(failure))]
         }
         return [.storeLocally, .scheduleTimeout(at: deadline)]
@@ -146,7 +150,11 @@ public struct QuorumWrite: Sendable {
         if acked.count + pending.count < w {
             hasReplied = true
             let failure = WriteFailure.notEnoughReplicas(
-                required: w, replicas: replicas.count, acked: acked, failed: failed)
+                required: w,
+                replicas: replicas.count,
+                acked: acked,
+                failed: failed
+            )
             return [.reply(.failure(failure))]
         }
         return []
@@ -173,10 +181,12 @@ public enum WriteFailure: Error, Hashable, Sendable, CustomStringConvertible {
             let cause = failures.isEmpty ? "" : " (failed: \(failures.joined(separator: "; ")))"
             return "write needs \(required) of \(replicas) replicas but only \(acked.count) stored it\(cause)"
         case .timedOut(let required, let acked):
-            return acked.isEmpty
-                ? "write timed out before any replica answered; it may still have been stored"
-                : "write timed out after \(acked.count) of \(required) required acks (\(acked.joined(separator: ", "))); "
-                    + "the write was stored there and may still spread"
+            guard !acked.isEmpty else {
+                return "write timed out before any replica answered; it may still have been stored"
+            }
+            let names = acked.joined(separator: ", ")
+            return "write timed out after \(acked.count) of \(required) required acks (\(names)); "
+                + "the write was stored there and may still spread"
         case .localStoreFailed(let reason):
             return "coordinating replica could not store the write: \(reason)"
         }

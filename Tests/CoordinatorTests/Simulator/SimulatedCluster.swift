@@ -18,8 +18,16 @@ struct SimulatedCluster {
         var next: (key: String, write: ClientWrite)?
     }
 
-    struct AckedWrite { var key: String; var dot: Dot; var ackedAt: UInt64 }
-    struct CompletedRead { var key: String; var startedAt: UInt64; var result: ReadResult }
+    struct AckedWrite {
+        var key: String
+        var dot: Dot
+        var ackedAt: UInt64
+    }
+    struct CompletedRead {
+        var key: String
+        var startedAt: UInt64
+        var result: ReadResult
+    }
 
     var random: SeededGenerator
     var network: NetworkConditions
@@ -42,8 +50,16 @@ struct SimulatedCluster {
     var maxLiveSiblings = 0
 
     init(
-        seed: UInt64, nodes: Int = 5, n: Int = 3, r: Int = 2, w: Int = 2, keys: Int = 3, clients: Int = 4,
-        operationsPerClient: Int = 30, network: NetworkConditions = NetworkConditions(), blindWrites: Bool = true
+        seed: UInt64,
+        nodes: Int = 5,
+        n: Int = 3,
+        r: Int = 2,
+        w: Int = 2,
+        keys: Int = 3,
+        clients: Int = 4,
+        operationsPerClient: Int = 30,
+        network: NetworkConditions = NetworkConditions(),
+        blindWrites: Bool = true
     ) {
         random = SeededGenerator(seed: seed)
         self.network = network
@@ -56,6 +72,12 @@ struct SimulatedCluster {
         self.clients = Array(repeating: Client(remainingOperations: operationsPerClient), count: clients)
         for name in names { self.nodes[name] = Node() }
         for client in 0..<clients { agenda.schedule(.clientStep(client: client), at: UInt64(client)) }
+        for _ in 0..<network.isolations {
+            let node = names.randomElement(using: &random)!
+            let start = UInt64.random(in: 0...1500, using: &random)
+            agenda.schedule(.isolate(node: node), at: start)
+            agenda.schedule(.rejoin(node: node), at: start + UInt64.random(in: 100...400, using: &random))
+        }
     }
 
     func preferenceList(_ key: String) -> [String] {
@@ -71,7 +93,9 @@ struct SimulatedCluster {
     /// so that read repair brings every replica to the merged version.
     mutating func healAndRepairEverything() {
         network.dropRate = 0
+        network.isolations = 0
         run()
+        network.isolated = []
         for key in keys {
             startRead(key: key, at: preferenceList(key)[0], r: n, client: nil, intent: .readOnly)
             run()
@@ -92,7 +116,12 @@ struct SimulatedCluster {
         let coordinator = names.randomElement(using: &random)!
         switch Int.random(in: 0..<10, using: &random) {
         case 0..<5: startRead(key: key, at: coordinator, r: r, client: index, intent: .thenPut)
-        case 5..<7 where blindWrites: startWrite(key: key, write: .put(value: nextValue(), contentType: "", context: VersionVector()), client: index)
+        case 5..<7 where blindWrites:
+            startWrite(
+                key: key,
+                write: .put(value: nextValue(), contentType: "", context: VersionVector()),
+                client: index
+            )
         case 7: startRead(key: key, at: coordinator, r: r, client: index, intent: .thenDelete)
         default: startRead(key: key, at: coordinator, r: r, client: index, intent: .readOnly)
         }
@@ -115,7 +144,12 @@ struct SimulatedCluster {
         let replicas = preferenceList(key)
         let coordinator = replicas.randomElement(using: &random)!
         var machine = QuorumWrite(
-            requestID: id, coordinator: coordinator, replicas: replicas, w: w, deadline: agenda.now + timeout)
+            requestID: id,
+            coordinator: coordinator,
+            replicas: replicas,
+            w: w,
+            deadline: agenda.now + timeout
+        )
         let actions = machine.start()
         nodes[coordinator]!.writes[id] = (key, client, write, machine)
         perform(actions, write: id, at: coordinator)
@@ -137,7 +171,11 @@ struct SimulatedCluster {
             case .storeLocally:
                 let stored = nodes[node]!.store[entry.key] ?? VersionedObject()
                 let object = try! ReplicaStore.coordinate(
-                    stored: stored, write: entry.write, actor: node, timestamp: agenda.now)
+                    stored: stored,
+                    write: entry.write,
+                    actor: node,
+                    timestamp: agenda.now
+                )
                 store(object, key: entry.key, at: node)
                 let next = nodes[node]!.writes[id]!.machine.onLocalStored(object)
                 perform(next, write: id, at: node)
@@ -150,7 +188,9 @@ struct SimulatedCluster {
             case .reply(let outcome):
                 repliesPerRequest[id, default: 0] += 1
                 if case .success(_, let object) = outcome {
-                    ackedWrites.append(AckedWrite(key: entry.key, dot: newDot(of: object, by: node), ackedAt: agenda.now))
+                    ackedWrites.append(
+                        AckedWrite(key: entry.key, dot: newDot(of: object, by: node), ackedAt: agenda.now)
+                    )
                 }
                 clientDone(entry.client)
             }
@@ -180,7 +220,8 @@ struct SimulatedCluster {
                     completedReads.append(CompletedRead(key: entry.key, startedAt: entry.startedAt, result: result))
                     let context = result.object.context
                     switch entry.intent {
-                    case .thenPut: clients[client].next = (entry.key, .put(value: nextValue(), contentType: "", context: context))
+                    case .thenPut:
+                        clients[client].next = (entry.key, .put(value: nextValue(), contentType: "", context: context))
                     case .thenDelete: clients[client].next = (entry.key, .delete(context: context))
                     case .readOnly: break
                     }
@@ -194,6 +235,7 @@ struct SimulatedCluster {
     // MARK: - Network and replicas
 
     mutating func send(_ message: SimMessage, from: String, to: String) {
+        if from != to, network.isolated.contains(from) || network.isolated.contains(to) { return }
         if from != to, Double.random(in: 0..<1, using: &random) < network.dropRate { return }
         let delay = from == to ? 0 : UInt64.random(in: network.delay, using: &random)
         agenda.schedule(.deliver(from: from, to: to, message), at: agenda.now + delay)
@@ -217,7 +259,12 @@ struct SimulatedCluster {
                 perform(actions, read: id, at: node)
             }
         case .deliver(let from, let to, let message):
+            if from != to, network.isolated.contains(from) || network.isolated.contains(to) { return }
             deliver(message, from: from, to: to)
+        case .isolate(let node):
+            network.isolated.insert(node)
+        case .rejoin(let node):
+            network.isolated.remove(node)
         }
     }
 

@@ -14,6 +14,9 @@ enum SimEvent {
     case deliver(from: String, to: String, SimMessage)
     case timeout(node: String, requestID: UInt64)
     case clientStep(client: Int)
+    /// The node is cut off from every other node (a crash that keeps its disk, or a partition).
+    case isolate(node: String)
+    case rejoin(node: String)
 }
 
 /// Network behaviour; all randomness comes from the cluster's seeded generator.
@@ -22,6 +25,10 @@ struct NetworkConditions {
     var dropRate: Double = 0
     /// Delivery delay, in ticks, drawn uniformly.
     var delay: ClosedRange<UInt64> = 1...20
+    /// Nodes currently cut off: messages to or from them are lost.
+    var isolated: Set<String> = []
+    /// How many isolation windows (100-400 ticks each) to scatter over the first 1500 ticks.
+    var isolations = 0
 }
 
 /// A virtual clock and an agenda of events ordered by (time, insertion order), so runs replay exactly.
@@ -64,7 +71,8 @@ struct Agenda {
     }
 
     private func earlier(
-        _ a: (time: UInt64, seq: UInt64, event: SimEvent), _ b: (time: UInt64, seq: UInt64, event: SimEvent)
+        _ a: (time: UInt64, seq: UInt64, event: SimEvent),
+        _ b: (time: UInt64, seq: UInt64, event: SimEvent)
     ) -> Bool {
         (a.time, a.seq) < (b.time, b.seq)
     }

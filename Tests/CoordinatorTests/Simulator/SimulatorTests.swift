@@ -47,7 +47,23 @@ import Testing
     @Test(arguments: seeds)
     func aLossyNetworkFailsRequestsButNeverLosesAcknowledgedWrites(seed: UInt64) {
         var cluster = SimulatedCluster(
-            seed: seed, network: NetworkConditions(dropRate: 0.1, delay: 1...60))
+            seed: seed,
+            network: NetworkConditions(dropRate: 0.1, delay: 1...60)
+        )
+        cluster.run()
+        checkCommonInvariants(cluster)
+        checkNoAcknowledgedWriteLost(cluster)
+        cluster.healAndRepairEverything()
+        checkConverged(cluster)
+    }
+
+    @Test(arguments: seeds)
+    func isolatedNodesFailRequestsButNeverLoseAcknowledgedWrites(seed: UInt64) {
+        var cluster = SimulatedCluster(
+            seed: seed,
+            operationsPerClient: 40,
+            network: NetworkConditions(dropRate: 0.02, delay: 1...30, isolations: 3)
+        )
         cluster.run()
         checkCommonInvariants(cluster)
         checkNoAcknowledgedWriteLost(cluster)
@@ -58,7 +74,11 @@ import Testing
     @Test(arguments: [(1, 1), (1, 3), (3, 1), (3, 3)], Array(seeds.prefix(10)))
     func everyQuorumChoiceConvergesAfterRepair(rw: (Int, Int), seed: UInt64) {
         var cluster = SimulatedCluster(
-            seed: seed, r: rw.0, w: rw.1, network: NetworkConditions(dropRate: 0.05, delay: 1...40))
+            seed: seed,
+            r: rw.0,
+            w: rw.1,
+            network: NetworkConditions(dropRate: 0.05, delay: 1...40)
+        )
         cluster.run()
         checkCommonInvariants(cluster)
         if rw.0 + rw.1 > cluster.n { checkNoAcknowledgedWriteLost(cluster) }
