@@ -82,7 +82,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let reply = Self.unwrapInboundIn(data)
         guard reply.isResponse else {
-            self.logger.warning("closing inter-node connection: protocol error", metadata: ["reason": "peer sent a request on a client connection"])
+            self.logger.warning(
+                "closing inter-node connection: protocol error",
+                metadata: ["reason": "peer sent a request on a client connection"])
             self.failAll(.connectionClosed)
             context.close(promise: nil)
             return

@@ -1,6 +1,6 @@
 public import Logging
-public import NIOCore
 import NIOConcurrencyHelpers
+public import NIOCore
 import NIOPosix
 
 /// One persistent connection to one peer, shared by every request to it.
@@ -110,8 +110,13 @@ public final class WireClient: Sendable {
     private func connection(deadline: NIODeadline) async throws -> Connection {
         let step = self.shared.withLockedValue { shared -> Step in
             switch shared.state {
-            case .connected(let connection):
+            case .connected(let connection) where connection.channel.isActive:
                 return .use(connection)
+            case .connected:
+                // Closed, and its close callback has not run yet: reconnect now.
+                let promise = self.group.any().makePromise(of: Connection.self)
+                shared.state = .connecting(promise.futureResult, failures: 0)
+                return .connect(promise)
             case .connecting(let future, _):
                 return .wait(future)
             case .idle(_, let retryAt?) where retryAt > .now():
@@ -213,7 +218,8 @@ public final class WireClient: Sendable {
         }
         if let failures {
             let level: Logger.Level = failures == 1 ? .notice : .debug
-            self.logger.log(level: level, "cannot connect to peer", metadata: ["error": "\(error)", "failures": "\(failures)"])
+            self.logger.log(
+                level: level, "cannot connect to peer", metadata: ["error": "\(error)", "failures": "\(failures)"])
         }
         promise.fail(failures == nil ? WireError.shutdown : WireError.unreachable)
     }

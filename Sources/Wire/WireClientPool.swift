@@ -1,6 +1,6 @@
 public import Logging
-public import NIOCore
 import NIOConcurrencyHelpers
+public import NIOCore
 import NIOPosix
 
 /// The node's clients to its peers, one ``WireClient`` (one persistent connection) per `host:port`.

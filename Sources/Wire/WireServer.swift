@@ -1,6 +1,6 @@
 public import Logging
-public import NIOCore
 import NIOConcurrencyHelpers
+public import NIOCore
 import NIOPosix
 public import ServiceLifecycle
 
@@ -103,7 +103,8 @@ public final class WireServer: Service, Sendable {
             try? await channel.close()
             throw WireError.shutdown
         }
-        self.logger.info("inter-node server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        self.logger.info(
+            "inter-node server listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
     }
 
     /// Serves until a graceful shutdown, cancellation or ``shutdown()``; returns once connections are drained.

@@ -26,18 +26,19 @@ import Testing
     }
 
     private func sampleFrames(_ count: Int) -> [Frame] {
-        (0..<count).map { index in
-            Frame(
-                type: UInt8(index % 256),
-                flags: index.isMultiple(of: 2) ? FrameFlag.response : 0,
-                requestId: UInt64(index) &* 0x9E37_79B9_7F4A_7C15,
-                payload: ByteBuffer(bytes: (0..<(index * 7 % 300)).map { UInt8(truncatingIfNeeded: $0 &+ index) })
-            )
+        (0..<count).map { (index: Int) -> Frame in
+            let bytes: [UInt8] = (0..<(index * 7 % 300)).map { (offset: Int) -> UInt8 in
+                UInt8(truncatingIfNeeded: offset &+ index)
+            }
+            let flags: UInt8 = index.isMultiple(of: 2) ? FrameFlag.response : 0
+            let requestId: UInt64 = UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+            return Frame(type: UInt8(index % 256), flags: flags, requestId: requestId, payload: ByteBuffer(bytes: bytes))
         }
     }
 
     @Test func encodedFrame_hasTheDocumentedByteLayout() throws {
-        let frame = Frame(type: 0x21, flags: 0x03, requestId: 0x0102_0304_0506_0708, payload: ByteBuffer(bytes: [9, 8]))
+        let frame = Frame(
+            type: 0x21, flags: 0x03, requestId: 0x0102_0304_0506_0708, payload: ByteBuffer(bytes: [9, 8]))
         let bytes = Array(try self.encoded([frame]).readableBytesView)
         #expect(bytes == [0, 0, 0, 13, 1, 0x21, 0x03, 1, 2, 3, 4, 5, 6, 7, 8, 9, 8])
     }

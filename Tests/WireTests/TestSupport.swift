@@ -41,6 +41,7 @@ func echo(after delay: @escaping @Sendable () -> Duration = { .zero }) -> WireSe
 }
 
 /// Starts a server on a free loopback port, runs `body`, and always shuts the server down.
+@discardableResult
 func withServer<T: Sendable>(
     port: Int = 0,
     configuration: WireServerConfiguration = .init(drainTimeout: .milliseconds(200)),
@@ -63,6 +64,7 @@ func withServer<T: Sendable>(
 }
 
 /// Makes a client, runs `body`, and always shuts the client down.
+@discardableResult
 func withClient<T: Sendable>(
     _ address: WireAddress,
     configuration: WireClientConfiguration = .init(),

@@ -25,11 +25,17 @@ struct WireClientPoolTests {
     }
 
     @Test func pool_routesRequestsToTheirPeer_andRefusesAfterShutdown() async throws {
-        try await withServer(handler: { _ in Frame(type: 1, payload: ByteBuffer(string: "a")) }) { _, a in
-            try await withServer(handler: { _ in Frame(type: 1, payload: ByteBuffer(string: "b")) }) { _, b in
+        let answerA: WireServer.Handler = { _ in Frame(type: 1, payload: ByteBuffer(string: "a")) }
+        let answerB: WireServer.Handler = { _ in Frame(type: 1, payload: ByteBuffer(string: "b")) }
+        try await withServer(handler: answerA) { _, a in
+            try await withServer(handler: answerB) { _, b in
                 let pool = WireClientPool(logger: testLogger)
-                let fromA = try await within { try await pool.request(to: "\(a)", type: 1, payload: ByteBuffer(), timeout: .seconds(5)) }
-                let fromB = try await within { try await pool.request(to: "\(b)", type: 1, payload: ByteBuffer(), timeout: .seconds(5)) }
+                let fromA = try await within {
+                    try await pool.request(to: "\(a)", type: 1, payload: ByteBuffer(), timeout: .seconds(5))
+                }
+                let fromB = try await within {
+                    try await pool.request(to: "\(b)", type: 1, payload: ByteBuffer(), timeout: .seconds(5))
+                }
                 #expect(fromA.payload == ByteBuffer(string: "a"))
                 #expect(fromB.payload == ByteBuffer(string: "b"))
                 await pool.shutdown()
@@ -43,10 +49,10 @@ struct WireClientPoolTests {
     @Test func clientShutdown_failsRequestsInFlight() async throws {
         try await withServer(handler: echo(after: { .seconds(2) })) { _, address in
             let client = WireClient(address: address, logger: testLogger)
-            async let reply = client.request(type: 1, payload: ByteBuffer(), timeout: .seconds(10))
+            let reply = Task { try await client.request(type: 1, payload: ByteBuffer(), timeout: .seconds(10)) }
             try await Task.sleep(for: .milliseconds(200))
             try await within { await client.shutdown() }
-            await #expect(throws: WireError.shutdown) { _ = try await reply }
+            await #expect(throws: WireError.shutdown) { _ = try await reply.value }
         }
     }
 }

@@ -18,7 +18,8 @@ struct WireLoopbackTests {
                                     type: UInt8(index % 200), payload: ByteBuffer(integer: index), timeout: .seconds(20)
                                 )
                                 let echoed = reply.payload.getInteger(at: reply.payload.readerIndex, as: UInt64.self)
-                                let matches = reply.isResponse && echoed == UInt64(index) && reply.type == UInt8(index % 200)
+                                let matches =
+                                    reply.isResponse && echoed == UInt64(index) && reply.type == UInt8(index % 200)
                                 return matches ? 0 : 1
                             }
                         }
@@ -55,10 +56,14 @@ struct WireLoopbackTests {
             try await withClient(address) { client in
                 let started = ContinuousClock.now
                 await #expect(throws: WireError.timeout) {
-                    _ = try await within { try await client.request(type: 1, payload: ByteBuffer(), timeout: .milliseconds(100)) }
+                    _ = try await within {
+                        try await client.request(type: 1, payload: ByteBuffer(), timeout: .milliseconds(100))
+                    }
                 }
                 #expect(ContinuousClock.now - started < .seconds(2))
-                let reply = try await within { try await client.request(type: 2, payload: ByteBuffer(integer: 7), timeout: .seconds(5)) }
+                let reply = try await within {
+                    try await client.request(type: 2, payload: ByteBuffer(integer: 7), timeout: .seconds(5))
+                }
                 #expect(reply.payload == ByteBuffer(integer: 7))
                 #expect(server.connectionCount == 1)
             }
@@ -75,16 +80,18 @@ struct WireLoopbackTests {
             try await withClient(address) { client in
                 _ = try await within { try await client.request(type: 2, payload: ByteBuffer(), timeout: .seconds(5)) }
                 let started = ContinuousClock.now
-                async let inFlight = client.request(type: 1, payload: ByteBuffer(), timeout: .seconds(20))
+                let inFlight = Task { try await client.request(type: 1, payload: ByteBuffer(), timeout: .seconds(20)) }
                 try await Task.sleep(for: .milliseconds(100))
                 await server.shutdown()
-                await #expect(throws: WireError.connectionClosed) { _ = try await inFlight }
+                await #expect(throws: WireError.connectionClosed) { _ = try await inFlight.value }
                 #expect(ContinuousClock.now - started < .seconds(3))
 
                 // Nobody listens now: the connect is refused at once, not after the request's timeout.
                 let refusedAt = ContinuousClock.now
                 await #expect(throws: WireError.unreachable) {
-                    _ = try await within { try await client.request(type: 2, payload: ByteBuffer(), timeout: .seconds(20)) }
+                    _ = try await within {
+                        try await client.request(type: 2, payload: ByteBuffer(), timeout: .seconds(20))
+                    }
                 }
                 #expect(ContinuousClock.now - refusedAt < .seconds(2))
 
@@ -121,7 +128,9 @@ struct WireLoopbackTests {
                     .connect(host: address.host, port: address.port).get()
                 try await raw.writeAndFlush(ByteBuffer(bytes: garbage))
                 try await within { try await raw.closeFuture.get() }
-                let reply = try await within { try await client.request(type: 2, payload: ByteBuffer(integer: 5), timeout: .seconds(5)) }
+                let reply = try await within {
+                    try await client.request(type: 2, payload: ByteBuffer(integer: 5), timeout: .seconds(5))
+                }
                 #expect(reply.payload == ByteBuffer(integer: 5))
                 #expect(server.connectionCount == 1)
             }
@@ -143,7 +152,8 @@ struct WireLoopbackTests {
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for index in 0..<200 {
                             group.addTask {
-                                let reply = try await client.request(type: 1, payload: ByteBuffer(integer: index), timeout: .seconds(20))
+                                let reply = try await client.request(
+                                    type: 1, payload: ByteBuffer(integer: index), timeout: .seconds(20))
                                 #expect(reply.payload == ByteBuffer(integer: index))
                             }
                         }
@@ -190,10 +200,10 @@ struct WireLoopbackTests {
         try await server.start()
         let address = WireAddress(host: "127.0.0.1", port: try #require(server.port))
         try await withClient(address) { client in
-            async let reply = client.request(type: 1, payload: ByteBuffer(integer: 11), timeout: .seconds(5))
+            let reply = Task { try await client.request(type: 1, payload: ByteBuffer(integer: 11), timeout: .seconds(5)) }
             try await Task.sleep(for: .milliseconds(100))
             try await within { await server.shutdown() }
-            #expect(try await reply.payload == ByteBuffer(integer: 11))
+            #expect(try await reply.value.payload == ByteBuffer(integer: 11))
         }
     }
 
@@ -210,7 +220,8 @@ struct WireLoopbackTests {
         let address = WireAddress(host: "127.0.0.1", port: 1)
         try await withClient(address, configuration: .init(maxPayloadSize: 16)) { client in
             await #expect(throws: WireError.payloadTooLarge(size: 17, limit: 16)) {
-                _ = try await client.request(type: 1, payload: ByteBuffer(repeating: 0, count: 17), timeout: .seconds(1))
+                _ = try await client.request(
+                    type: 1, payload: ByteBuffer(repeating: 0, count: 17), timeout: .seconds(1))
             }
         }
     }
