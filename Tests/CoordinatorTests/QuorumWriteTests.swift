@@ -144,6 +144,12 @@ import Testing
         #expect(write.isFinished)
     }
 
+    @Test func aCoordinatorOutsideThePreferenceListRefusesToStore() {
+        var write = QuorumWrite(requestID: 1, coordinator: "n9", replicas: ["n1", "n2"], w: 1, deadline: 10)
+        #expect(write.start() == [.reply(.failure(.coordinatorNotAReplica("n9")))])
+        #expect(write.isFinished)
+    }
+
     @Test func aLoneNodeAcknowledgesItsOwnWrite() {
         var (write, _) = started(w: 1, replicas: ["n1"])
         let actions = write.onLocalStored(object())

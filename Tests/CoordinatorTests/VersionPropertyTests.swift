@@ -41,6 +41,18 @@ import Testing
         }
     }
 
+    @Test(arguments: seeds, [ConflictResolution.siblings, .lastWriteWins])
+    func replicasReceivingTheSameVersionsInAnyOrderConverge(seed: UInt64, resolution: ConflictResolution) {
+        let objects = randomObjects(seed: seed, resolution: resolution)
+        var random = SeededGenerator(seed: seed &* 31)
+        let reference = objects.reduce(VersionedObject()) { VersionedObject.sync($0, $1, resolution: resolution) }
+        for _ in 0..<10 {
+            let shuffled = objects.shuffled(using: &random)
+            let folded = shuffled.reduce(VersionedObject()) { VersionedObject.sync($0, $1, resolution: resolution) }
+            #expect(folded == reference)
+        }
+    }
+
     @Test(arguments: seeds)
     func objectsKeepTheirInvariants(seed: UInt64) {
         for object in randomObjects(seed: seed) {
