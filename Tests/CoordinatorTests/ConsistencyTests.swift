@@ -34,21 +34,27 @@ import Testing
         #expect(try Quorums.resolve(consistency: "all", r: nil, w: "2", n: 3, available: 3) == Quorums(r: 3, w: 2))
         #expect(
             try Quorums.resolve(consistency: nil, r: nil, w: nil, n: 3, available: 3, defaultR: .one, defaultW: .all)
-                == Quorums(r: 1, w: 3))
+                == Quorums(r: 1, w: 3)
+        )
     }
 
-    @Test(arguments: [
-        (nil, "4", nil, ConsistencyError.exceedsN(header: "X-Dhrt-R", value: "4", n: 3)),
-        (nil, nil, "0", .zero(header: "X-Dhrt-W")),
-        ("most", nil, nil, .malformed(header: "X-Dhrt-Consistency", value: "most", n: 3)),
-        (nil, "", nil, .malformed(header: "X-Dhrt-R", value: "", n: 3)),
-        (nil, "-1", nil, .malformed(header: "X-Dhrt-R", value: "-1", n: 3)),
-        (nil, "+2", nil, .malformed(header: "X-Dhrt-R", value: "+2", n: 3)),
-        (nil, "2.0", nil, .malformed(header: "X-Dhrt-R", value: "2.0", n: 3)),
-        (nil, nil, "99999999999999999999999", .exceedsN(header: "X-Dhrt-W", value: "99999999999999999999999", n: 3)),
-        // An overridden header is still validated.
-        ("bogus", "1", "1", .malformed(header: "X-Dhrt-Consistency", value: "bogus", n: 3)),
-    ] as [(String?, String?, String?, ConsistencyError)])
+    @Test(
+        arguments: [
+            (nil, "4", nil, ConsistencyError.exceedsN(header: "X-Dhrt-R", value: "4", n: 3)),
+            (nil, nil, "0", .zero(header: "X-Dhrt-W")),
+            ("most", nil, nil, .malformed(header: "X-Dhrt-Consistency", value: "most", n: 3)),
+            (nil, "", nil, .malformed(header: "X-Dhrt-R", value: "", n: 3)),
+            (nil, "-1", nil, .malformed(header: "X-Dhrt-R", value: "-1", n: 3)),
+            (nil, "+2", nil, .malformed(header: "X-Dhrt-R", value: "+2", n: 3)),
+            (nil, "2.0", nil, .malformed(header: "X-Dhrt-R", value: "2.0", n: 3)),
+            (
+                nil, nil, "99999999999999999999999",
+                .exceedsN(header: "X-Dhrt-W", value: "99999999999999999999999", n: 3)
+            ),
+            // An overridden header is still validated.
+            ("bogus", "1", "1", .malformed(header: "X-Dhrt-Consistency", value: "bogus", n: 3)),
+        ] as [(String?, String?, String?, ConsistencyError)]
+    )
     func badHeadersAreRejectedWithAMessage(consistency: String?, r: String?, w: String?, expected: ConsistencyError) {
         #expect(throws: expected) {
             try Quorums.resolve(consistency: consistency, r: r, w: w, n: 3, available: 3)

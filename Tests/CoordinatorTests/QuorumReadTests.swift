@@ -193,15 +193,31 @@ import Testing
 
     @Test func aReadQuorumLargerThanThePreferenceListFailsWithoutFetching() {
         var read = QuorumRead(requestID: 1, replicas: ["n1"], r: 2, deadline: 10)
-        #expect(read.start() == [.reply(.failure(.notEnoughReplicas(required: 2, replicas: 1, answered: [], failed: [:])))])
+        #expect(
+            read.start() == [.reply(.failure(.notEnoughReplicas(required: 2, replicas: 1, answered: [], failed: [:])))]
+        )
         #expect(read.isFinished)
     }
 
     @Test func lastWriteWinsReadsReturnOneValue() {
         var a = VersionedObject()
-        a.update(context: VersionVector(), value: [1], contentType: "", actor: "n1", timestamp: 5, resolution: .lastWriteWins)
+        a.update(
+            context: VersionVector(),
+            value: [1],
+            contentType: "",
+            actor: "n1",
+            timestamp: 5,
+            resolution: .lastWriteWins
+        )
         var b = VersionedObject()
-        b.update(context: VersionVector(), value: [2], contentType: "", actor: "n2", timestamp: 9, resolution: .lastWriteWins)
+        b.update(
+            context: VersionVector(),
+            value: [2],
+            contentType: "",
+            actor: "n2",
+            timestamp: 9,
+            resolution: .lastWriteWins
+        )
         var read = QuorumRead(requestID: 1, replicas: Self.replicas, r: 2, deadline: 10, resolution: .lastWriteWins)
         _ = read.start()
         _ = read.onReply(from: "n1", .object(a))

@@ -144,6 +144,12 @@ import Testing
         #expect(write.isFinished)
     }
 
+    @Test func aCoordinatorOutsideThePreferenceListRefusesToStore() {
+        var write = QuorumWrite(requestID: 1, coordinator: "n9", replicas: ["n1", "n2"], w: 1, deadline: 10)
+        #expect(write.start() == [.reply(.failure(.coordinatorNotAReplica("n9")))])
+        #expect(write.isFinished)
+    }
+
     @Test func aLoneNodeAcknowledgesItsOwnWrite() {
         var (write, _) = started(w: 1, replicas: ["n1"])
         let actions = write.onLocalStored(object())
@@ -153,8 +159,14 @@ import Testing
 
     @Test func failureMessagesSayHowManyStoredIt() {
         let failure = WriteFailure.notEnoughReplicas(
-            required: 3, replicas: 3, acked: ["n1", "n2"], failed: ["n3": "connection refused"])
-        #expect(failure.description == "write needs 3 of 3 replicas but only 2 stored it (failed: n3: connection refused)")
+            required: 3,
+            replicas: 3,
+            acked: ["n1", "n2"],
+            failed: ["n3": "connection refused"]
+        )
+        #expect(
+            failure.description == "write needs 3 of 3 replicas but only 2 stored it (failed: n3: connection refused)"
+        )
         let timeout = WriteFailure.timedOut(required: 3, acked: ["n1"])
         #expect(timeout.description.contains("after 1 of 3 required acks"))
     }

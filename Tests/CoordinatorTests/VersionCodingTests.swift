@@ -22,7 +22,9 @@ import Testing
             #expect(form.isTombstone == object.isNotFound)
             #expect(form.timestamp == object.timestamp)
             if form.isTombstone { #expect(form.value.isEmpty) }
-            #expect(try VersionedObject(storedMeta: form.meta, value: form.value, isTombstone: form.isTombstone) == object)
+            #expect(
+                try VersionedObject(storedMeta: form.meta, value: form.value, isTombstone: form.isTombstone) == object
+            )
             #expect(try VersionVector.decode(form.meta) == object.context)
         }
         #expect(try VersionedObject.fromStored(meta: nil, value: nil, isTombstone: false) == VersionedObject())
@@ -83,22 +85,40 @@ import Testing
         ([0x02, 0x02, 0x01, 0x62, 0x01, 0x01, 0x61, 0x01], .unsortedActors),
         ([0x02, 0x02, 0x01, 0x61, 0x01, 0x01, 0x61, 0x01], .unsortedActors),
         // One sibling whose dot (a, 2) is beyond the context a:1.
-        ([0x01, 0x01, 0x01, 0x61, 0x01, 0x01, 0x00, 0x02, 0x00] + [UInt8](repeating: 0, count: 8) + [0x00, 0x00],
-         .dotOutsideContext),
-        ([0x01, 0x01, 0x01, 0x61, 0x01, 0x01, 0x01, 0x01, 0x00] + [UInt8](repeating: 0, count: 8) + [0x00, 0x00],
-         .unknownActorIndex(1)),
-        ([0x01, 0x01, 0x01, 0x61, 0x01, 0x01, 0x00, 0x01, 0x04] + [UInt8](repeating: 0, count: 8) + [0x00, 0x00],
-         .unknownFlags(4)),
-        ([0x01, 0x01, 0x01, 0x61, 0x01, 0x01, 0x00, 0x01, 0x01] + [UInt8](repeating: 0, count: 8) + [0x00, 0x01, 0x09],
-         .tombstoneWithValue),
-        ([0x01, 0x01, 0x01, 0x61, 0x01, 0x01, 0x00, 0x01, 0x00] + [UInt8](repeating: 0, count: 8) + [0x01, 0xFF, 0x00],
-         .invalidContentType),
+        (
+            [0x01, 0x01, 0x01, 0x61, 0x01, 0x01, 0x00, 0x02, 0x00] + [UInt8](repeating: 0, count: 8) + [0x00, 0x00],
+            .dotOutsideContext
+        ),
+        (
+            [0x01, 0x01, 0x01, 0x61, 0x01, 0x01, 0x01, 0x01, 0x00] + [UInt8](repeating: 0, count: 8) + [0x00, 0x00],
+            .unknownActorIndex(1)
+        ),
+        (
+            [0x01, 0x01, 0x01, 0x61, 0x01, 0x01, 0x00, 0x01, 0x04] + [UInt8](repeating: 0, count: 8) + [0x00, 0x00],
+            .unknownFlags(4)
+        ),
+        (
+            [0x01, 0x01, 0x01, 0x61, 0x01, 0x01, 0x00, 0x01, 0x01] + [UInt8](repeating: 0, count: 8) + [
+                0x00, 0x01, 0x09,
+            ],
+            .tombstoneWithValue
+        ),
+        (
+            [0x01, 0x01, 0x01, 0x61, 0x01, 0x01, 0x00, 0x01, 0x00] + [UInt8](repeating: 0, count: 8) + [
+                0x01, 0xFF, 0x00,
+            ],
+            .invalidContentType
+        ),
     ]
 
     @Test(arguments: garbage)
     func garbageIsRejectedWithATypedError(bytes: [UInt8], expected: VersionError) {
         #expect(throws: expected) {
-            if bytes.first == 0x02 { _ = try VersionVector.decode(bytes) } else { _ = try VersionedObject.decode(bytes) }
+            if bytes.first == 0x02 {
+                _ = try VersionVector.decode(bytes)
+            } else {
+                _ = try VersionedObject.decode(bytes)
+            }
         }
     }
 

@@ -7,19 +7,23 @@ import Testing
 @Suite struct VersionPropertyTests {
     static let seeds: [UInt64] = Array(1...25)
 
-    func triples(seed: UInt64, resolution: ConflictResolution) -> [(VersionedObject, VersionedObject, VersionedObject)] {
+    func triples(seed: UInt64, resolution: ConflictResolution) -> [(VersionedObject, VersionedObject, VersionedObject)]
+    {
         let objects = randomObjects(seed: seed, resolution: resolution)
         var random = SeededGenerator(seed: seed ^ 0xABCDEF)
         return (0..<60).map { _ in
-            (objects.randomElement(using: &random)!, objects.randomElement(using: &random)!,
-             objects.randomElement(using: &random)!)
+            (
+                objects.randomElement(using: &random)!, objects.randomElement(using: &random)!,
+                objects.randomElement(using: &random)!
+            )
         }
     }
 
     @Test(arguments: seeds, [ConflictResolution.siblings, .lastWriteWins])
     func syncIsCommutativeAssociativeAndIdempotent(seed: UInt64, resolution: ConflictResolution) {
         for (a, b, c) in triples(seed: seed, resolution: resolution) {
-            let sync = { (x: VersionedObject, y: VersionedObject) in VersionedObject.sync(x, y, resolution: resolution) }
+            let sync = { (x: VersionedObject, y: VersionedObject) in VersionedObject.sync(x, y, resolution: resolution)
+            }
             #expect(sync(a, b) == sync(b, a))
             #expect(sync(sync(a, b), c) == sync(a, sync(b, c)))
             #expect(sync(a, a) == a)
@@ -34,6 +38,18 @@ import Testing
             #expect(merged.descends(a, resolution: resolution))
             #expect(merged.descends(b, resolution: resolution))
             #expect(a.descends(b, resolution: resolution) == (VersionedObject.sync(a, b, resolution: resolution) == a))
+        }
+    }
+
+    @Test(arguments: seeds, [ConflictResolution.siblings, .lastWriteWins])
+    func replicasReceivingTheSameVersionsInAnyOrderConverge(seed: UInt64, resolution: ConflictResolution) {
+        let objects = randomObjects(seed: seed, resolution: resolution)
+        var random = SeededGenerator(seed: seed &* 31)
+        let reference = objects.reduce(VersionedObject()) { VersionedObject.sync($0, $1, resolution: resolution) }
+        for _ in 0..<10 {
+            let shuffled = objects.shuffled(using: &random)
+            let folded = shuffled.reduce(VersionedObject()) { VersionedObject.sync($0, $1, resolution: resolution) }
+            #expect(folded == reference)
         }
     }
 

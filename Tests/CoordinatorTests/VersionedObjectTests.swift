@@ -6,13 +6,22 @@ import Testing
     let t: UInt64 = 1_700_000_000_000_000_000
 
     func write(
-        _ object: VersionedObject, _ value: String, by actor: String, context: VersionVector = VersionVector(),
-        at offset: UInt64 = 0, resolution: ConflictResolution = .siblings
+        _ object: VersionedObject,
+        _ value: String,
+        by actor: String,
+        context: VersionVector = VersionVector(),
+        at offset: UInt64 = 0,
+        resolution: ConflictResolution = .siblings
     ) -> VersionedObject {
         var copy = object
         copy.update(
-            context: context, value: Array(value.utf8), contentType: "text/plain", actor: actor,
-            timestamp: t + offset, resolution: resolution)
+            context: context,
+            value: Array(value.utf8),
+            contentType: "text/plain",
+            actor: actor,
+            timestamp: t + offset,
+            resolution: resolution
+        )
         return copy
     }
 
@@ -45,7 +54,10 @@ import Testing
     }
 
     @Test func aWriteWithTheMergedContextResolvesSiblings() {
-        let merged = VersionedObject.sync(write(VersionedObject(), "a", by: "n1"), write(VersionedObject(), "b", by: "n2"))
+        let merged = VersionedObject.sync(
+            write(VersionedObject(), "a", by: "n1"),
+            write(VersionedObject(), "b", by: "n2")
+        )
         let resolved = write(merged, "c", by: "n3", context: merged.context)
         #expect(values(resolved) == ["c"])
         // A replica still holding the old siblings drops them on sync.
@@ -68,8 +80,12 @@ import Testing
         for round in 0..<60 {
             let coordinator = round % 3
             replicas[coordinator].update(
-                context: context, value: [UInt8(round)], contentType: "", actor: "n\(coordinator + 1)",
-                timestamp: t + UInt64(round))
+                context: context,
+                value: [UInt8(round)],
+                contentType: "",
+                actor: "n\(coordinator + 1)",
+                timestamp: t + UInt64(round)
+            )
             context = replicas[coordinator].context
             #expect(replicas[coordinator].siblings.count == 1)
             if round % 4 == 0 { replicas[(coordinator + 1) % 3].merge(replicas[coordinator]) }

@@ -2,7 +2,7 @@ import Testing
 @testable import Ring
 
 @Suite struct RingCodecTests {
-    @Test(arguments: [1, 3, 17], [32, 256, 4096])
+    @Test(arguments: [(1, 4096), (3, 256), (17, 32), (17, 1024), (2, 8)])
     func encoding_roundTrips(members: Int, partitions: Int) throws {
         var list = (1...members).map(member)
         list[0].zone = "z1"

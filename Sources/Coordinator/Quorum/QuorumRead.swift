@@ -75,7 +75,11 @@ public struct QuorumRead: Sendable {
     ///   - r: Answers required (from `Quorums.resolve`), at least 1.
     ///   - deadline: Monotonic nanoseconds after which `onTimeout` ends the read.
     public init(
-        requestID: UInt64, replicas: [String], r: Int, deadline: UInt64, resolution: ConflictResolution = .siblings
+        requestID: UInt64,
+        replicas: [String],
+        r: Int,
+        deadline: UInt64,
+        resolution: ConflictResolution = .siblings
     ) {
         self.requestID = requestID
         self.replicas = replicas
@@ -94,7 +98,9 @@ public struct QuorumRead: Sendable {
         guard r <= replicas.count else {
             hasReplied = true
             isFinished = true
-            return [.reply(.failure(.notEnoughReplicas(required: r, replicas: replicas.count, answered: [], failed: [:])))]
+            return [
+                .reply(.failure(.notEnoughReplicas(required: r, replicas: replicas.count, answered: [], failed: [:])))
+            ]
         }
         return [.fetch(from: replicas), .scheduleTimeout(at: deadline)]
     }
@@ -136,8 +142,13 @@ public struct QuorumRead: Sendable {
         }
         if answered.count + pending.count < r {
             hasReplied = true
-            return [.reply(.failure(.notEnoughReplicas(
-                required: r, replicas: replicas.count, answered: answered, failed: failures)))]
+            let failure = ReadFailure.notEnoughReplicas(
+                required: r,
+                replicas: replicas.count,
+                answered: answered,
+                failed: failures
+            )
+            return [.reply(.failure(failure))]
         }
         return []
     }

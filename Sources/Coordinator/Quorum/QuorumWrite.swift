@@ -85,10 +85,18 @@ public struct QuorumWrite: Sendable {
     public mutating func start() -> [Action] {
         guard !started else { return [] }
         started = true
-        guard w <= replicas.count, replicas.contains(coordinator) else {
+        guard replicas.contains(coordinator) else {
+            hasReplied = true
+            return [.reply(.failure(.coordinatorNotAReplica(coordinator)))]
+        }
+        guard w <= replicas.count else {
             hasReplied = true
             let failure = WriteFailure.notEnoughReplicas(
-                required: w, replicas: replicas.count, acked: [], failed: [:])
+                required: w,
+                replicas: replicas.count,
+                acked: [],
+                failed: [:]
+            )
             return [.reply(.failure(failure))]
         }
         return [.storeLocally, .scheduleTimeout(at: deadline)]
@@ -146,15 +154,19 @@ public struct QuorumWrite: Sendable {
         if acked.count + pending.count < w {
             hasReplied = true
             let failure = WriteFailure.notEnoughReplicas(
-                required: w, replicas: replicas.count, acked: acked, failed: failed)
+                required: w,
+                replicas: replicas.count,
+                acked: acked,
+                failed: failed
+            )
             return [.reply(.failure(failure))]
         }
         return []
     }
 }
 
-/// Why a write did not reach its quorum. All map to HTTP 503 except `localStoreFailed`, whose reason the node
-/// maps (e.g. 412 for a failed precondition, 500 for a disk error).
+/// Why a write did not reach its quorum. `notEnoughReplicas` and `timedOut` are HTTP 503; `localStoreFailed`
+/// is what the node makes of its reason (500 for a disk error); `coordinatorNotAReplica` is 500.
 public enum WriteFailure: Error, Hashable, Sendable, CustomStringConvertible {
     /// Too few replicas stored it: some failed, or the preference list is shorter than `w`.
     /// Replicas in `acked` did store the write; it will spread from them.
@@ -164,6 +176,9 @@ public enum WriteFailure: Error, Hashable, Sendable, CustomStringConvertible {
     case timedOut(required: Int, acked: [String])
     /// The coordinating replica could not store the write; nothing was sent to other replicas.
     case localStoreFailed(reason: String)
+    /// The machine was created on a node outside the preference list: a bug in the caller, which MUST forward
+    /// the request to a replica instead (HTTP 500).
+    case coordinatorNotAReplica(String)
 
     /// A sentence for the HTTP error detail.
     public var description: String {
@@ -173,12 +188,16 @@ public enum WriteFailure: Error, Hashable, Sendable, CustomStringConvertible {
             let cause = failures.isEmpty ? "" : " (failed: \(failures.joined(separator: "; ")))"
             return "write needs \(required) of \(replicas) replicas but only \(acked.count) stored it\(cause)"
         case .timedOut(let required, let acked):
-            return acked.isEmpty
-                ? "write timed out before any replica answered; it may still have been stored"
-                : "write timed out after \(acked.count) of \(required) required acks (\(acked.joined(separator: ", "))); "
-                    + "the write was stored there and may still spread"
+            guard !acked.isEmpty else {
+                return "write timed out before any replica answered; it may still have been stored"
+            }
+            let names = acked.joined(separator: ", ")
+            return "write timed out after \(acked.count) of \(required) required acks (\(names)); "
+                + "the write was stored there and may still spread"
         case .localStoreFailed(let reason):
             return "coordinating replica could not store the write: \(reason)"
+        case .coordinatorNotAReplica(let name):
+            return "node \(name) is not a replica of the key and must forward the write"
         }
     }
 }

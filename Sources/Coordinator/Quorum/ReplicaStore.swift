@@ -28,8 +28,13 @@ public enum ReplicaStore {
         switch write {
         case .put(let value, let contentType, let context):
             object.update(
-                context: context, value: value, contentType: contentType, actor: actor, timestamp: timestamp,
-                resolution: resolution)
+                context: context,
+                value: value,
+                contentType: contentType,
+                actor: actor,
+                timestamp: timestamp,
+                resolution: resolution
+            )
         case .delete(let context):
             object.delete(context: context, actor: actor, timestamp: timestamp, resolution: resolution)
         }

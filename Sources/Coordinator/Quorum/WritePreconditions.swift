@@ -39,7 +39,9 @@ public struct WritePreconditions: Hashable, Sendable {
                 result.ifMatch = .anyLiveValue
             } else {
                 // Tolerate the quotes of an HTTP entity tag around the context.
-                let bare = text.count >= 2 && text.hasPrefix("\"") && text.hasSuffix("\"") ? String(text.dropFirst().dropLast()) : text
+                let bare =
+                    text.count >= 2 && text.hasPrefix("\"") && text.hasSuffix("\"")
+                    ? String(text.dropFirst().dropLast()) : text
                 do {
                     result.ifMatch = .context(try VersionVector(clientContext: bare))
                 } catch {

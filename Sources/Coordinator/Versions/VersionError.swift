@@ -29,6 +29,8 @@ public enum VersionError: Error, Hashable, Sendable, CustomStringConvertible {
     case tombstoneWithValue
     /// A content type is longer than 1024 bytes or not UTF-8.
     case invalidContentType
+    /// A name or message field is not UTF-8.
+    case invalidText
     /// Bytes remain after the last field.
     case trailingBytes(Int)
     /// A client context is not unpadded base64url.
@@ -55,6 +57,7 @@ public enum VersionError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unknownFlags(let flags): "unknown sibling flags \(flags)"
         case .tombstoneWithValue: "tombstone sibling carries a value"
         case .invalidContentType: "content type must be at most 1024 bytes of UTF-8"
+        case .invalidText: "text field is not UTF-8"
         case .trailingBytes(let count): "\(count) trailing bytes"
         case .invalidBase64: "context is not unpadded base64url"
         case .contextTooLong(let length): "context of \(length) characters exceeds the limit"

@@ -6,9 +6,9 @@ struct BenchPlot {
 
     static let palette = ["#4e79a7", "#f28e2b", "#e15759", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f"]
     private let width = 980.0
-    private let height = 460.0
-    private let latencyFrame = (x: 70.0, y: 80.0, w: 470.0, h: 300.0)
-    private let barsFrame = (x: 640.0, y: 80.0, w: 300.0, h: 300.0)
+    private let height = 480.0
+    private let latencyFrame = (x: 70.0, y: 100.0, w: 470.0, h: 300.0)
+    private let barsFrame = (x: 650.0, y: 100.0, w: 300.0, h: 300.0)
 
     func svg() -> String {
         var out = """
@@ -71,8 +71,8 @@ struct BenchPlot {
                 out += "fill=\"\(color)\">"
                 out += "<title>\(escape(result.setting)) \(value.label): \(Self.number(value.value)) ms</title></circle>\n"
             }
-            let legendY = frame.y + frame.h + 44 + Double(index / 4) * 18
-            let legendX = frame.x + Double(index % 4) * 120
+            let legendY = frame.y + frame.h + 44 + Double(index / 3) * 18
+            let legendX = frame.x + Double(index % 3) * 165
             out += "<rect x=\"\(legendX)\" y=\"\(legendY - 9)\" width=\"14\" height=\"10\" fill=\"\(color)\"/>\n"
             out += text(legendX + 20, legendY, legendLabel(result), size: 12, fill: "#222")
         }
@@ -81,7 +81,8 @@ struct BenchPlot {
 
     private func barsPanel() -> String {
         let frame = barsFrame
-        let top = max(report.results.map(\.opsPerSec).max() ?? 1, 1) * 1.15
+        let step = Self.niceStep(max(report.results.map(\.opsPerSec).max() ?? 1, 1) * 1.1 / 4)
+        let top = step * 4
         let slot = frame.w / Double(max(report.results.count, 1))
         var out = "<g class=\"throughput\">\n"
         out += text(frame.x, frame.y - 12, "Throughput (ops/s)", size: 14, weight: "bold")
@@ -128,6 +129,13 @@ struct BenchPlot {
     private func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// 1, 2 or 5 times a power of ten, at least `raw`.
+    static func niceStep(_ raw: Double) -> Double {
+        let power = pow(10, floor(log10(raw)))
+        for factor in [1.0, 2, 2.5, 5, 10] where factor * power >= raw { return factor * power }
+        return 10 * power
     }
 
     static func number(_ value: Double) -> String {

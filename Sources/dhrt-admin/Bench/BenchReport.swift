@@ -100,7 +100,8 @@ struct BenchReport: Codable {
         let widths = header.indices.map { column in rows.map { $0[column].count }.max()! }
         return rows.enumerated().map { index, row in
             let line = row.enumerated().map { column, cell in
-                column == 0 || column == row.count - 1 ? cell.padding(widths[column]) : cell.leftPadding(widths[column])
+                if column == row.count - 1 { return cell }
+                return column == 0 ? cell.padding(widths[column]) : cell.leftPadding(widths[column])
             }.joined(separator: "  ")
             return index == 0 ? line + "\n" + String(repeating: "-", count: line.count) : line
         }.joined(separator: "\n")

@@ -23,12 +23,21 @@ func randomObjects(
             let length = Int.random(in: 0...6, using: &random)
             let value = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
             replicas[target].update(
-                context: context, value: value, contentType: ["", "text/plain", "application/octet-stream"][length % 3],
-                actor: actors[target], timestamp: clock, resolution: resolution)
+                context: context,
+                value: value,
+                contentType: ["", "text/plain", "application/octet-stream"][length % 3],
+                actor: actors[target],
+                timestamp: clock,
+                resolution: resolution
+            )
         case 5:
             let source = Int.random(in: 0..<actors.count, using: &random)
             replicas[target].delete(
-                context: replicas[source].context, actor: actors[target], timestamp: clock, resolution: resolution)
+                context: replicas[source].context,
+                actor: actors[target],
+                timestamp: clock,
+                resolution: resolution
+            )
         default:
             let source = Int.random(in: 0..<actors.count, using: &random)
             replicas[target].merge(replicas[source], resolution: resolution)
