@@ -133,7 +133,7 @@ struct KVService: Sendable {
     private static func acks(of failure: WriteFailure) -> Int {
         switch failure {
         case .notEnoughReplicas(_, _, let acked, _), .timedOut(_, let acked): acked.count
-        case .localStoreFailed: 0
+        case .localStoreFailed, .coordinatorNotAReplica: 0
         }
     }
 
