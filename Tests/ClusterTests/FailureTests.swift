@@ -71,7 +71,7 @@ struct FailureTests {
             name: "odd", httpPort: ports[0], clusterPort: ports[1], seeds: [cluster[0].clusterAddress],
             directory: cluster.directory, extra: ["--partitions", "64"])
         defer { stranger.kill() }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline, !stranger.logTail(50).contains("ring parameters differ") {
             try await Task.sleep(for: .milliseconds(100))
         }

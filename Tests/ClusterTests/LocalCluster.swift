@@ -51,14 +51,15 @@ final class LocalCluster: Sendable {
     }
 
     /// Polls `/health` and `/v1/status` (bounded) until every live node lists every member.
-    func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
+    // Generous bounds: the whole test suite shares two cores, and CPU-heavy suites can starve this one.
+    func waitUntilReady(timeout: Duration = .seconds(120)) async throws {
         let deadline = ContinuousClock.now + timeout
         let live = nodes.filter(\.isRunning)
         while ContinuousClock.now < deadline {
             var ready = true
             for node in live {
                 guard node.isRunning else { throw HarnessError("\(node.name) exited:\n\(node.logTail())") }
-                guard let status = try? await HTTP.send(.GET, "\(node.httpURL)/v1/status", timeout: .seconds(1)),
+                guard let status = try? await HTTP.send(.GET, "\(node.httpURL)/v1/status", timeout: .seconds(5)),
                     status.status == 200, let json = status.json as? [String: Any],
                     let members = json["members"] as? [Any], members.count == nodes.count
                 else {
@@ -110,7 +111,7 @@ struct HTTPReply: Sendable {
 enum HTTP {
     static func send(
         _ method: HTTPMethod, _ url: String, body: [UInt8]? = nil, headers: [(String, String)] = [],
-        timeout: Duration = .seconds(10)
+        timeout: Duration = .seconds(30)
     ) async throws -> HTTPReply {
         var request = HTTPClientRequest(url: url)
         request.method = method

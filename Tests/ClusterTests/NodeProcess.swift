@@ -28,7 +28,7 @@ final class NodeProcess: @unchecked Sendable {
         process.arguments =
             [
                 "--name", name, "--http", "127.0.0.1:\(httpPort)", "--cluster", "127.0.0.1:\(clusterPort)",
-                "--data-dir", "\(directory)/\(name)", "--timeout-ms", "1500",
+                "--data-dir", "\(directory)/\(name)", "--timeout-ms", "5000",
             ] + seeds.flatMap { ["--seed", $0] } + extra
         process.standardOutput = log
         process.standardError = log
