@@ -146,14 +146,20 @@ public struct CoordinatePutReply: WireMessage, Equatable {
     /// For an error status: the `error` code and `detail` of the JSON body.
     public var errorCode: String
     public var detail: String
+    /// On success: the stored version's causal context for the client (base64url), else empty.
+    public var context: String
 
     /// Creates a reply.
-    public init(status: UInt16, acks: UInt8, replicas: [String], errorCode: String = "", detail: String = "") {
+    public init(
+        status: UInt16, acks: UInt8, replicas: [String], errorCode: String = "", detail: String = "",
+        context: String = ""
+    ) {
         self.status = status
         self.acks = acks
         self.replicas = replicas
         self.errorCode = errorCode
         self.detail = detail
+        self.context = context
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -163,6 +169,7 @@ public struct CoordinatePutReply: WireMessage, Equatable {
         for name in replicas { buffer.writeField(name) }
         buffer.writeField(errorCode)
         buffer.writeField(detail)
+        buffer.writeField(context)
     }
 
     public init(from buffer: inout ByteBuffer) throws(MessageDecodingError) {
@@ -173,5 +180,6 @@ public struct CoordinatePutReply: WireMessage, Equatable {
         for _ in 0..<count { replicas.append(try buffer.readStringField("replica")) }
         errorCode = try buffer.readStringField("error code")
         detail = try buffer.readStringField("detail")
+        context = try buffer.readStringField("context")
     }
 }

@@ -54,6 +54,7 @@ struct FailureTests {
             #expect(put.status == 204)
             let replicas = put.headers.first(name: "X-Dhrt-Replicas")?.split(separator: ",").map(String.init) ?? []
             #expect(replicas.count == 2)
+            #expect(put.headers.first(name: "X-Dhrt-Context")?.isEmpty == false)
             if !replicas.contains(writer.name) { forwarded += 1 }
             for reader in cluster.nodes {
                 let get = try await HTTP.send(.GET, "\(reader.httpURL)/v1/kv/narrow/key\(index)")

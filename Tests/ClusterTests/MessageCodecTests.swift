@@ -27,6 +27,7 @@ import Wire
                 collection: "c", key: [1], value: [5], contentType: "text/plain", context: nil, ifMatch: [1],
                 ifNoneMatch: false, writeQuorum: ""))
         try roundTrip(CoordinatePutReply(status: 503, acks: 1, replicas: ["n1", "n2"], errorCode: "x", detail: "y"))
+        try roundTrip(CoordinatePutReply(status: 204, acks: 2, replicas: ["n1"], context: "AgECbjEB"))
         try roundTrip(ListKeys(collection: "c", after: [1, 2], limit: 10))
         try roundTrip(ListKeysReply(keys: [[1], [2, 3], []]))
         try roundTrip(DropCollection(collection: "c"))

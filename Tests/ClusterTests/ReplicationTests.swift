@@ -13,6 +13,7 @@ struct ReplicationTests {
         #expect(put.status == 204)
         #expect(Int(put.headers.first(name: "X-Dhrt-Acks") ?? "") ?? 0 >= 2)
         #expect(put.headers.first(name: "X-Dhrt-Replicas")?.split(separator: ",").count == 3)
+        #expect(put.headers.first(name: "X-Dhrt-Context")?.isEmpty == false)
 
         let get = try await HTTP.send(.GET, "\(cluster[2].httpURL)/v1/kv/notes/greeting")
         #expect(get.status == 200)

@@ -1,3 +1,4 @@
+import Ring
 import Storage
 
 /// Everything a node needs to start, after merging flags over the TOML file over defaults.
@@ -35,8 +36,8 @@ extension NodeConfig {
         guard let name = merged.name, !name.isEmpty else {
             throw ConfigError("a node name is required: pass --name NAME or set name = \"NAME\" in the config file")
         }
-        guard name.utf8.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw ConfigError("node name '\(name)' must be 1-64 letters, digits, '-', '_' or '.'")
+        guard Member.isValidName(name) else {
+            throw ConfigError("node name '\(name)' must be 1-64 ASCII letters, digits, '-', '_' or '.'")
         }
         let http = try parseAddress(merged.http, option: "http") ?? defaultHTTP
         let cluster = try parseAddress(merged.cluster, option: "cluster") ?? defaultCluster

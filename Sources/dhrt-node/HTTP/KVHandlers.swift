@@ -46,7 +46,9 @@ struct KVHandlers {
                 collection: collection, key: key, content: content, context: request.headers[.dhrtContext],
                 ifMatch: request.headers[.ifMatch], ifNoneMatch: ifNoneMatch != nil,
                 writeQuorum: request.headers.writeQuorum))
-        return Response(status: .noContent, headers: Self.headers(acks: outcome.acks, replicas: outcome.replicas))
+        var headers = Self.headers(acks: outcome.acks, replicas: outcome.replicas)
+        if !outcome.context.isEmpty { headers[.dhrtContext] = outcome.context }
+        return Response(status: .noContent, headers: headers)
     }
 
     func list(collection: String, request: Request) async throws -> Response {

@@ -116,8 +116,8 @@ struct KVService: Sendable {
             },
             send: { name, encoded in try await store(encoded, on: name, collection: collection, key: key) })
         switch result {
-        case .success(.success(let acks, _)):
-            return WriteOutcome(acks: acks.count, replicas: replicas)
+        case .success(.success(let acks, let object)):
+            return WriteOutcome(acks: acks.count, replicas: replicas, context: object.context.clientContext)
         case .success(.failure(let failure)):
             var error = APIError.unavailable(failure.description)
             error.headers = KVHandlers.headers(acks: Self.acks(of: failure), replicas: replicas)
@@ -177,7 +177,7 @@ struct KVService: Sendable {
                     error.headers = KVHandlers.headers(acks: Int(reply.acks), replicas: reply.replicas)
                     throw error
                 }
-                return WriteOutcome(acks: Int(reply.acks), replicas: reply.replicas)
+                return WriteOutcome(acks: Int(reply.acks), replicas: reply.replicas, context: reply.context)
             } catch let error as APIError {
                 throw error
             } catch {

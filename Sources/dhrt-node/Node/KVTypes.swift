@@ -49,6 +49,8 @@ struct WriteRequest: Sendable {
 struct WriteOutcome: Sendable {
     var acks: Int
     var replicas: [String]
+    /// The stored version's causal context (base64url): a client may write again with it.
+    var context: String = ""
 }
 
 /// A page of a collection's keys.
