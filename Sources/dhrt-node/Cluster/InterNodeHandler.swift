@@ -83,7 +83,8 @@ struct InterNodeHandler: Sendable {
             writeQuorum: request.writeQuorum.isEmpty ? nil : (header: "X-Dhrt-W", value: request.writeQuorum))
         do {
             let outcome = try await node.kv.coordinateLocally(write)
-            return .reply(CoordinatePutReply(
+            return .reply(
+                CoordinatePutReply(
                     status: 204, acks: UInt8(outcome.acks), replicas: outcome.replicas, context: outcome.context))
         } catch {
             return .reply(
