@@ -25,6 +25,7 @@ struct FailureTests {
         let readAll = try await HTTP.send(.GET, cluster[0].httpURL + url, headers: [("X-Dhrt-Consistency", "all")])
         #expect(readAll.status == 503)
         #expect(readAll.object["error"] as? String == "unavailable")
+        #expect(readAll.headers.first(name: "X-Dhrt-Replicas")?.split(separator: ",").count == 3)
         #expect((readAll.object["detail"] as? String)?.contains("n3") == true, "\(readAll.text)")
         let writeAll = try await HTTP.send(
             .PUT, cluster[1].httpURL + url, text: "all", headers: [("X-Dhrt-Consistency", "all")])

@@ -26,7 +26,13 @@ struct KVService: Sendable {
             repair: { names, object in await repair(names, with: object, collection: collection, key: key) })
         switch outcome {
         case .failure(let failure):
-            throw .unavailable(failure.description)
+            var error = APIError.unavailable(failure.description)
+            let answered: Int
+            switch failure {
+            case .notEnoughReplicas(_, _, let names, _), .timedOut(_, let names): answered = names.count
+            }
+            error.headers = KVHandlers.headers(acks: answered, replicas: names)
+            throw error
         case .success(let result):
             let merged = result.object
             let found: ReadOutcome.Found
