@@ -166,6 +166,27 @@ struct WireLoopbackTests {
         #expect(await gauge.peak >= 2)
     }
 
+    @Test func largePayloads_beyondTheSocketBuffers_allArriveIntact() async throws {
+        // 64 x 1 MiB both ways: both sides run into unwritable channels and must wait, not drop or reorder bytes.
+        try await withServer(handler: echo()) { _, address in
+            try await withClient(address) { client in
+                let intact = try await within(.seconds(30)) {
+                    try await withThrowingTaskGroup(of: Bool.self) { group in
+                        for index in 0..<64 {
+                            group.addTask {
+                                let payload = ByteBuffer(repeating: UInt8(index), count: 1 << 20)
+                                let reply = try await client.request(type: 1, payload: payload, timeout: .seconds(25))
+                                return reply.payload == payload
+                            }
+                        }
+                        return try await group.reduce(true) { $0 && $1 }
+                    }
+                }
+                #expect(intact)
+            }
+        }
+    }
+
     @Test func clientQueueOverItsBound_failsWithOverloaded() async throws {
         try await withServer(handler: echo(after: { .seconds(1) })) { _, address in
             let configuration = WireClientConfiguration(maxInFlightPerConnection: 1, maxQueuedPerConnection: 2)
