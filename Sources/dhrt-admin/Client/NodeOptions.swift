@@ -1,0 +1,94 @@
+import ArgumentParser
+
+/// Options shared by every command that talks to one node.
+struct NodeOptions: ParsableArguments {
+    @Option(name: .long, help: "Base URL of any dhrt node; every node accepts every request.")
+    var node: String = "http://127.0.0.1:8701"
+
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard NodeURL.isValid(node) else {
+            throw ValidationError("--node must look like http://HOST:PORT, got '\(node)'.")
+        }
+    }
+
+    var client: NodeClient { NodeClient(baseURL: NodeURL.normalized(node)) }
+}
+
+/// Per-request consistency, sent as `X-Dhrt-R`, `X-Dhrt-W` and `X-Dhrt-Consistency`.
+struct QuorumOptions: ParsableArguments {
+    @Option(name: .customLong("r"), help: "Read quorum: one, quorum, all or a number of replicas.")
+    var r: String?
+
+    @Option(name: .customLong("w"), help: "Write quorum: one, quorum, all or a number of replicas.")
+    var w: String?
+
+    @Option(name: .long, help: "Sets both R and W: one, quorum or all.")
+    var consistency: String?
+
+    func validate() throws {
+        for (flag, value) in [("--r", r), ("--w", w)] {
+            if let value, !QuorumValue.isValid(value) {
+                throw ValidationError("\(flag) must be one, quorum, all or a positive integer, got '\(value)'.")
+            }
+        }
+        if let consistency, !["one", "quorum", "all"].contains(consistency) {
+            throw ValidationError("--consistency must be one, quorum or all, got '\(consistency)'.")
+        }
+    }
+
+    var headers: [(String, String)] {
+        var headers: [(String, String)] = []
+        if let consistency { headers.append(("X-Dhrt-Consistency", consistency)) }
+        if let r { headers.append(("X-Dhrt-R", r)) }
+        if let w { headers.append(("X-Dhrt-W", w)) }
+        return headers
+    }
+}
+
+/// A quorum given by name or as a replica count.
+enum QuorumValue {
+    static func isValid(_ text: String) -> Bool {
+        if ["one", "quorum", "all"].contains(text) { return true }
+        guard let count = Int(text) else { return false }
+        return count >= 1
+    }
+
+    /// The replica count a quorum stands for, with `n` replicas per key.
+    static func count(_ text: String, n: Int) -> Int? {
+        switch text {
+        case "one": 1
+        case "quorum": n / 2 + 1
+        case "all": n
+        default: Int(text)
+        }
+    }
+}
+
+/// Checks and tidies node base URLs.
+enum NodeURL {
+    static func isValid(_ url: String) -> Bool {
+        guard url.hasPrefix("http://") else { return false }
+        let rest = url.dropFirst("http://".count).split(separator: "/", maxSplits: 1).first ?? ""
+        guard let colon = rest.lastIndex(of: ":") else { return !rest.isEmpty }
+        guard let port = Int(rest[rest.index(after: colon)...]) else { return false }
+        return (1...65535).contains(port) && colon != rest.startIndex
+    }
+
+    static func normalized(_ url: String) -> String {
+        var url = url
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    /// Host and port of `http://HOST[:PORT]`.
+    static func hostAndPort(_ url: String) -> (host: String, port: Int)? {
+        guard isValid(url) else { return nil }
+        let rest = url.dropFirst("http://".count).split(separator: "/", maxSplits: 1).first ?? ""
+        guard let colon = rest.lastIndex(of: ":") else { return (String(rest), 80) }
+        guard let port = Int(rest[rest.index(after: colon)...]) else { return nil }
+        return (String(rest[..<colon]), port)
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// What `cluster start` chose, kept in `cluster.json` so that later commands find the nodes.
+struct ClusterLayout: Codable, Equatable {
+    var nodes: Int
+    var baseHTTP: Int
+    var baseCluster: Int
+    var memory: Bool
+    var sync: String?
+    var partitions: Int?
+    var replicas: Int?
+    var binary: String
+
+    func name(_ index: Int) -> String { "n\(index)" }
+    func httpAddress(_ index: Int) -> String { "127.0.0.1:\(baseHTTP + index - 1)" }
+    func clusterAddress(_ index: Int) -> String { "127.0.0.1:\(baseCluster + index - 1)" }
+    func url(_ index: Int) -> String { "http://" + httpAddress(index) }
+    var indices: ClosedRange<Int> { 1...nodes }
+}
+
+/// A local cluster's directory: `cluster.json`, `pids/`, `logs/`, `data/`.
+struct LocalCluster {
+    let directory: String
+
+    init(directory: String) {
+        self.directory = URL(fileURLWithPath: directory).standardizedFileURL.path
+    }
+
+    var layoutPath: String { directory + "/cluster.json" }
+    func pidPath(_ index: Int) -> String { directory + "/pids/n\(index).pid" }
+    func logPath(_ index: Int) -> String { directory + "/logs/n\(index).log" }
+    func dataPath(_ index: Int) -> String { directory + "/data/n\(index)" }
+
+    func loadLayout() throws -> ClusterLayout {
+        guard let data = FileManager.default.contents(atPath: layoutPath) else {
+            throw AdminError.failed("no cluster in \(directory) (start one with: dhrt-admin cluster start -n 3)")
+        }
+        return try JSONDecoder().decode(ClusterLayout.self, from: data)
+    }
+
+    func saveLayout(_ layout: ClusterLayout) throws {
+        let fileManager = FileManager.default
+        for sub in ["pids", "logs", "data"] {
+            try fileManager.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(layout).write(to: URL(fileURLWithPath: layoutPath))
+    }
+
+    func pid(_ index: Int) -> pid_t? {
+        guard let text = try? String(contentsOfFile: pidPath(index), encoding: .utf8) else { return nil }
+        return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    func runningPID(_ index: Int) -> pid_t? {
+        guard let pid = pid(index), ProcessControl.isRunningNode(pid) else { return nil }
+        return pid
+    }
+
+    /// Starts node `index` detached and records its PID.
+    func startNode(_ index: Int, layout: ClusterLayout) throws -> pid_t {
+        var arguments = [
+            "--name", layout.name(index), "--data-dir", dataPath(index),
+            "--http", layout.httpAddress(index), "--cluster", layout.clusterAddress(index),
+        ]
+        for other in layout.indices where other != index { arguments += ["--seed", layout.clusterAddress(other)] }
+        if layout.memory { arguments.append("--memory") }
+        if let sync = layout.sync { arguments += ["--sync", sync] }
+        if let partitions = layout.partitions { arguments += ["--partitions", "\(partitions)"] }
+        if let replicas = layout.replicas { arguments += ["--n", "\(replicas)"] }
+        try FileManager.default.createDirectory(atPath: dataPath(index), withIntermediateDirectories: true)
+        let banner = "---- \(Date()) dhrt-node \(arguments.joined(separator: " "))\n"
+        appendToLog(index, banner)
+        let pid = try ProcessControl.spawnDetached(layout.binary, arguments, logPath: logPath(index))
+        try "\(pid)\n".write(toFile: pidPath(index), atomically: true, encoding: .utf8)
+        return pid
+    }
+
+    /// Stops node `index` (SIGTERM, then SIGKILL after `grace`).
+    func stopNode(_ index: Int, grace: Double) async -> (pid: pid_t, killed: Bool)? {
+        defer { try? FileManager.default.removeItem(atPath: pidPath(index)) }
+        guard let pid = runningPID(index) else { return nil }
+        return (pid, await ProcessControl.stop(pid, grace: grace))
+    }
+
+    private func appendToLog(_ index: Int, _ text: String) {
+        let path = logPath(index)
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: path) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: Data(text.utf8))
+    }
+}
+
+/// Bounded waits on nodes coming up.
+enum Readiness {
+    /// Polls `GET /health` until it answers 2xx or `seconds` pass.
+    static func waitHealthy(_ url: String, seconds: Double, alive: () -> Bool = { true }) async -> Bool {
+        var client = NodeClient(baseURL: url)
+        client.timeout = .seconds(1)
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let response = try? await client.send(.GET, "/health"), response.isSuccess { return true }
+            if !alive() { return false }
+            try? await Task.sleep(for: .milliseconds(150))
+        }
+        return false
+    }
+
+    /// Polls `/v1/status` until it lists at least `count` members, or `seconds` pass. Returns the members seen.
+    static func waitMembers(_ url: String, count: Int, seconds: Double) async -> Int {
+        var client = NodeClient(baseURL: url)
+        client.timeout = .seconds(1)
+        let deadline = Date().addingTimeInterval(seconds)
+        var seen = 0
+        while Date() < deadline {
+            if let status = try? await client.json("/v1/status") {
+                seen = memberCount(in: status)
+                if seen >= count { return seen }
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return seen
+    }
+
+    /// Members in a status document: `ring.members`, `members` or `cluster.members`.
+    static func memberCount(in status: Any) -> Int {
+        guard let object = status as? [String: Any] else { return 0 }
+        for container in [object["ring"], object, object["cluster"]] {
+            if let members = (container as? [String: Any])?["members"] as? [Any] { return members.count }
+        }
+        return 0
+    }
+}

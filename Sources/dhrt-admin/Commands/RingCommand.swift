@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+
+/// `dhrt-admin ring`: who owns which partitions.
+struct RingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ring",
+        abstract: "Show the ring: epoch, partition count, N, members and partitions per member."
+    )
+
+    @OptionGroup var options: NodeOptions
+
+    func run() async throws {
+        let view = try await RingSummary.fetch(options.client)
+        print(options.json ? JSONText.render(view.json) : view.text)
+    }
+}
+
+/// The ring as a node reports it: from `/v1/ring` when the node has it, else the `ring` part of `/v1/status`.
+struct RingSummary {
+    var json: [String: Any]
+
+    static func fetch(_ client: NodeClient) async throws -> RingSummary {
+        let direct = try await client.send(.GET, "/v1/ring")
+        if direct.isSuccess, let object = try? JSONSerialization.jsonObject(with: Data(direct.body)) as? [String: Any] {
+            return RingSummary(json: object)
+        }
+        let status = try await client.json("/v1/status")
+        guard let object = status as? [String: Any] else { throw AdminError.badAnswer("/v1/status is not an object") }
+        return RingSummary(json: object["ring"] as? [String: Any] ?? object)
+    }
+
+    var memberNames: [String] {
+        (json["members"] as? [Any] ?? []).map { item in
+            if let member = item as? [String: Any] { return member["name"] as? String ?? "\(member)" }
+            return "\(item)"
+        }
+    }
+
+    /// Partitions owned per member name, from `partitions` (owner names or objects with an `owner`).
+    var ownedCounts: [String: Int] {
+        var counts: [String: Int] = [:]
+        for item in json["partitions"] as? [Any] ?? [] {
+            let owner: String? =
+                if let name = item as? String { name } else if let object = item as? [String: Any] {
+                    object["owner"] as? String ?? (object["owners"] as? [String])?.first
+                } else { nil }
+            if let owner { counts[owner, default: 0] += 1 }
+        }
+        return counts
+    }
+
+    var text: String {
+        var lines: [String] = []
+        let field = { (name: String) in self.json[name].map { "\($0)" } ?? "?" }
+        lines.append("epoch \(field("epoch")), \(field("partitions_count")) partitions, n=\(field("n"))")
+        let counts = ownedCounts
+        let members = json["members"] as? [Any] ?? []
+        if members.isEmpty { return Outline.render(json) }
+        lines.append("members:")
+        for item in members {
+            let member = item as? [String: Any] ?? ["name": "\(item)"]
+            let name = member["name"] as? String ?? "?"
+            let state = member["state"] as? String ?? ""
+            let address = member["http_address"] as? String ?? member["httpAddress"] as? String ?? ""
+            let owned = counts[name].map { "\($0) partitions" } ?? ""
+            lines.append("  " + [name, state, address, owned].filter { !$0.isEmpty }.joined(separator: "  "))
+        }
+        if let pending = json["pending"] as? [Any], !pending.isEmpty {
+            lines.append("pending transfers: \(pending.count)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

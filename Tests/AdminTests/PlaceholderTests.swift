@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct AdminPlaceholderTests {
-    @Test func placeholder_builds() { #expect(Bool(true)) }
-}

@@ -1,0 +1,79 @@
+@testable import Coordinator
+
+/// Messages between simulated nodes; the shapes the real inter-node protocol carries.
+enum SimMessage {
+    case replicate(requestID: UInt64, key: String, object: VersionedObject)
+    case replicateAck(requestID: UInt64)
+    case fetch(requestID: UInt64, key: String)
+    case fetchReply(requestID: UInt64, reply: QuorumRead.Reply)
+    case repair(key: String, object: VersionedObject)
+}
+
+/// Something due at a virtual instant.
+enum SimEvent {
+    case deliver(from: String, to: String, SimMessage)
+    case timeout(node: String, requestID: UInt64)
+    case clientStep(client: Int)
+    /// The node is cut off from every other node (a crash that keeps its disk, or a partition).
+    case isolate(node: String)
+    case rejoin(node: String)
+}
+
+/// Network behaviour; all randomness comes from the cluster's seeded generator.
+struct NetworkConditions {
+    /// Probability that a message between two different nodes is lost.
+    var dropRate: Double = 0
+    /// Delivery delay, in ticks, drawn uniformly.
+    var delay: ClosedRange<UInt64> = 1...20
+    /// Nodes currently cut off: messages to or from them are lost.
+    var isolated: Set<String> = []
+    /// How many isolation windows (100-400 ticks each) to scatter over the first 1500 ticks.
+    var isolations = 0
+}
+
+/// A virtual clock and an agenda of events ordered by (time, insertion order), so runs replay exactly.
+struct Agenda {
+    private var heap: [(time: UInt64, seq: UInt64, event: SimEvent)] = []
+    private var seq: UInt64 = 0
+    private(set) var now: UInt64 = 0
+
+    var isEmpty: Bool { heap.isEmpty }
+
+    mutating func schedule(_ event: SimEvent, at time: UInt64) {
+        seq += 1
+        heap.append((max(time, now), seq, event))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard earlier(heap[child], heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func next() -> SimEvent? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let first = heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count, earlier(heap[left], heap[smallest]) { smallest = left }
+            if right < heap.count, earlier(heap[right], heap[smallest]) { smallest = right }
+            guard smallest != parent else { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+        now = first.time
+        return first.event
+    }
+
+    private func earlier(
+        _ a: (time: UInt64, seq: UInt64, event: SimEvent),
+        _ b: (time: UInt64, seq: UInt64, event: SimEvent)
+    ) -> Bool {
+        (a.time, a.seq) < (b.time, b.seq)
+    }
+}

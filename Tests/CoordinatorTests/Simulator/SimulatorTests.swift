@@ -1,0 +1,98 @@
+import Testing
+
+@testable import Coordinator
+
+/// Many concurrent clients against simulated replicas over a seeded network; invariants over many seeds.
+@Suite struct SimulatorTests {
+    static let seeds: [UInt64] = Array(1...40)
+
+    func checkCommonInvariants(_ cluster: SimulatedCluster) {
+        // Every request answered exactly once (timeouts included, the network drains).
+        #expect(cluster.repliesPerRequest.count == Int(cluster.nextRequestID))
+        #expect(cluster.repliesPerRequest.values.allSatisfy { $0 == 1 })
+        // Nothing is left in flight.
+        #expect(cluster.nodes.values.allSatisfy { $0.writes.isEmpty && $0.reads.isEmpty })
+    }
+
+    func checkNoAcknowledgedWriteLost(_ cluster: SimulatedCluster) {
+        for read in cluster.completedReads {
+            for write in cluster.ackedWrites where write.key == read.key && write.ackedAt <= read.startedAt {
+                #expect(read.result.object.context.contains(write.dot), "read of \(read.key) lost \(write.dot)")
+            }
+        }
+    }
+
+    func checkConverged(_ cluster: SimulatedCluster) {
+        for key in cluster.keys {
+            let replicas = cluster.preferenceList(key)
+            let copies = replicas.map { cluster.nodes[$0]!.store[key] }
+            #expect(Set(copies).count == 1, "replicas of \(key) diverge after repair")
+            for name in cluster.names where !replicas.contains(name) {
+                #expect(cluster.nodes[name]!.store[key] == nil)
+            }
+        }
+    }
+
+    @Test(arguments: seeds)
+    func quorumsThatOverlapNeverLoseAnAcknowledgedWrite(seed: UInt64) {
+        var cluster = SimulatedCluster(seed: seed)
+        cluster.run()
+        #expect(!cluster.ackedWrites.isEmpty)
+        checkCommonInvariants(cluster)
+        checkNoAcknowledgedWriteLost(cluster)
+        cluster.healAndRepairEverything()
+        checkConverged(cluster)
+    }
+
+    @Test(arguments: seeds)
+    func aLossyNetworkFailsRequestsButNeverLosesAcknowledgedWrites(seed: UInt64) {
+        var cluster = SimulatedCluster(
+            seed: seed,
+            network: NetworkConditions(dropRate: 0.1, delay: 1...60)
+        )
+        cluster.run()
+        checkCommonInvariants(cluster)
+        checkNoAcknowledgedWriteLost(cluster)
+        cluster.healAndRepairEverything()
+        checkConverged(cluster)
+    }
+
+    @Test(arguments: seeds)
+    func isolatedNodesFailRequestsButNeverLoseAcknowledgedWrites(seed: UInt64) {
+        var cluster = SimulatedCluster(
+            seed: seed,
+            operationsPerClient: 40,
+            network: NetworkConditions(dropRate: 0.02, delay: 1...30, isolations: 3)
+        )
+        cluster.run()
+        checkCommonInvariants(cluster)
+        checkNoAcknowledgedWriteLost(cluster)
+        cluster.healAndRepairEverything()
+        checkConverged(cluster)
+    }
+
+    @Test(arguments: [(1, 1), (1, 3), (3, 1), (3, 3)], Array(seeds.prefix(10)))
+    func everyQuorumChoiceConvergesAfterRepair(rw: (Int, Int), seed: UInt64) {
+        var cluster = SimulatedCluster(
+            seed: seed,
+            r: rw.0,
+            w: rw.1,
+            network: NetworkConditions(dropRate: 0.05, delay: 1...40)
+        )
+        cluster.run()
+        checkCommonInvariants(cluster)
+        if rw.0 + rw.1 > cluster.n { checkNoAcknowledgedWriteLost(cluster) }
+        cluster.healAndRepairEverything()
+        checkConverged(cluster)
+    }
+
+    @Test(arguments: seeds)
+    func clientsThatWriteWithTheirContextKeepSiblingsBounded(seed: UInt64) {
+        var cluster = SimulatedCluster(seed: seed, clients: 3, blindWrites: false)
+        cluster.run()
+        cluster.healAndRepairEverything()
+        // Each client supersedes what it read, so at most one live sibling per client survives.
+        #expect(cluster.maxLiveSiblings <= 3)
+        checkConverged(cluster)
+    }
+}
