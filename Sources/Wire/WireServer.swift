@@ -66,6 +66,11 @@ public final class WireServer: Service, Sendable {
     /// The bound port, once ``start()`` has returned.
     public var port: Int? { self.localAddress?.port }
 
+    deinit {
+        // A server dropped without ever running must not leak its promise (NIO traps on that).
+        self.finished.succeed()
+    }
+
     /// Open inbound connections.
     var connectionCount: Int { self.shared.withLockedValue { $0.connections.count } }
 

@@ -47,6 +47,10 @@ struct WireServerLifecycleTests {
         }
     }
 
+    @Test func serverNeverStarted_canBeDropped() {
+        _ = WireServer(host: "127.0.0.1", port: 0, logger: testLogger, handler: echo())
+    }
+
     @Test func startAfterShutdown_isRefused() async throws {
         let server = WireServer(host: "127.0.0.1", port: 0, logger: testLogger, handler: echo())
         await server.shutdown()
