@@ -1,6 +1,7 @@
 /// Why a ring could not be built, changed or decoded.
 public enum RingError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidPartitionCount(Int)
+    case noMembers
     case invalidReplicaCount(Int)
     case invalidMemberName(String)
     case duplicateMember(String)
@@ -13,6 +14,8 @@ public enum RingError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .invalidPartitionCount(let q):
             return "partition count \(q) is invalid: it must be a power of two from 8 to 4096"
+        case .noMembers:
+            return "a ring needs at least one member"
         case .invalidReplicaCount(let n):
             return "replica count (N) \(n) is invalid: it must be from 1 to 16"
         case .invalidMemberName(let name):

@@ -1,2 +1,0 @@
-/// Placeholder until the coordinator lands.
-public enum CoordinatorPlaceholder {}

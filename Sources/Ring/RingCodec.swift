@@ -1,0 +1,142 @@
+/// Binary encoding of a ring for gossip: little-endian, version byte first, XXH3 checksum last.
+///
+/// `u8 version | u64 epoch | u16 Q | u8 N | u16 S | S × member | Q × u16 owner | u32 P | P × (u16 partition,
+/// u16 from, u16 to) | u64 xxh3 of all before`; a member is `str name | str cluster | str http | u8 hasZone
+/// [str zone] | u8 state`, where `str` is `u8 length | UTF-8 bytes`.
+extension Ring {
+    /// The current encoding version.
+    public static let encodingVersion: UInt8 = 1
+    static let states: [MemberState] = [.joining, .up, .leaving, .down]
+
+    /// This ring's binary encoding.
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(32 + members.count * 48 + partitionCount * 2 + pending.count * 6)
+        out.append(Self.encodingVersion)
+        out.appendInteger(epoch)
+        out.appendInteger(UInt16(partitionCount))
+        out.append(UInt8(replicas))
+        out.appendInteger(UInt16(members.count))
+        for member in members {
+            out.appendString(member.name)
+            out.appendString(member.clusterAddress)
+            out.appendString(member.httpAddress)
+            if let zone = member.zone {
+                out.append(1)
+                out.appendString(zone)
+            } else {
+                out.append(0)
+            }
+            out.append(UInt8(Self.states.firstIndex(of: member.state)!))
+        }
+        for owner in owners { out.appendInteger(owner) }
+        out.appendInteger(UInt32(pending.count))
+        for transfer in pending {
+            out.appendInteger(UInt16(transfer.partition))
+            out.appendInteger(UInt16(index(of: transfer.from) ?? 0))
+            out.appendInteger(UInt16(index(of: transfer.to) ?? 0))
+        }
+        out.appendInteger(out.withUnsafeBytes { KeyHash.xxh3($0) })
+        return out
+    }
+
+    /// Decodes and validates a ring; every inconsistency is a `RingError.decoding`.
+    public static func decode(_ bytes: [UInt8]) throws(RingError) -> Ring {
+        guard bytes.count >= 8 else { throw RingError.decoding("\(bytes.count) bytes is too short") }
+        let body = bytes.count - 8
+        let checksum = bytes.withUnsafeBytes { KeyHash.xxh3(UnsafeRawBufferPointer(rebasing: $0[..<body])) }
+        var reader = ByteReader(bytes: bytes, end: body)
+        guard try reader.integer(UInt64.self, at: body) == checksum else { throw RingError.decoding("checksum mismatch") }
+        let version: UInt8 = try reader.read()
+        guard version == encodingVersion else { throw RingError.decoding("unknown version \(version)") }
+        let epoch: UInt64 = try reader.read()
+        let partitioner: Partitioner
+        do { partitioner = try Partitioner(count: Int(try reader.read() as UInt16)) } catch {
+            throw RingError.decoding(error.description)
+        }
+        let replicas = Int(try reader.read() as UInt8)
+        guard (1...maximumReplicas).contains(replicas) else { throw RingError.decoding("replica count \(replicas)") }
+        let memberCount = Int(try reader.read() as UInt16)
+        guard (1...partitioner.count).contains(memberCount) else { throw RingError.decoding("\(memberCount) members") }
+        var members: [Member] = []
+        for _ in 0..<memberCount {
+            let name = try reader.string()
+            let cluster = try reader.string()
+            let http = try reader.string()
+            let zone = try (reader.read() as UInt8) == 1 ? reader.string() : nil
+            let stateIndex = Int(try reader.read() as UInt8)
+            guard stateIndex < states.count else { throw RingError.decoding("member state \(stateIndex)") }
+            members.append(Member(name: name, clusterAddress: cluster, httpAddress: http, zone: zone, state: states[stateIndex]))
+        }
+        do { try validate(members, partitionCount: partitioner.count) } catch { throw RingError.decoding(error.description) }
+        guard members == members.sorted(by: { $0.name < $1.name }) else { throw RingError.decoding("members not sorted") }
+        var owners: [UInt16] = []
+        owners.reserveCapacity(partitioner.count)
+        for _ in 0..<partitioner.count {
+            let owner: UInt16 = try reader.read()
+            guard Int(owner) < memberCount else { throw RingError.decoding("owner index \(owner) out of range") }
+            owners.append(owner)
+        }
+        let pendingCount = Int(try reader.read() as UInt32)
+        guard pendingCount <= partitioner.count else { throw RingError.decoding("\(pendingCount) pending transfers") }
+        var pending: [Transfer] = []
+        for _ in 0..<pendingCount {
+            let partition = Int(try reader.read() as UInt16)
+            let from = Int(try reader.read() as UInt16)
+            let to = Int(try reader.read() as UInt16)
+            guard partition < partitioner.count, from < memberCount, to < memberCount else {
+                throw RingError.decoding("pending transfer out of range")
+            }
+            pending.append(Transfer(partition: partition, from: members[from].name, to: members[to].name))
+        }
+        guard reader.offset == body else { throw RingError.decoding("\(body - reader.offset) trailing bytes") }
+        return Ring(epoch: epoch, partitioner: partitioner, replicas: replicas, members: members, owners: owners, pending: pending)
+    }
+}
+
+struct ByteReader {
+    let bytes: [UInt8]
+    let end: Int
+    var offset = 0
+
+    init(bytes: [UInt8], end: Int) {
+        self.bytes = bytes
+        self.end = end
+    }
+
+    func integer<T: FixedWidthInteger>(_: T.Type, at position: Int) throws(RingError) -> T {
+        guard position + MemoryLayout<T>.size <= bytes.count else { throw RingError.decoding("truncated") }
+        var value: T = 0
+        for index in 0..<MemoryLayout<T>.size { value |= T(bytes[position + index]) << (8 * index) }
+        return value
+    }
+
+    mutating func read<T: FixedWidthInteger>() throws(RingError) -> T {
+        guard offset + MemoryLayout<T>.size <= end else { throw RingError.decoding("truncated") }
+        let value = try integer(T.self, at: offset)
+        offset += MemoryLayout<T>.size
+        return value
+    }
+
+    mutating func string() throws(RingError) -> String {
+        let length = Int(try read() as UInt8)
+        guard offset + length <= end else { throw RingError.decoding("truncated") }
+        defer { offset += length }
+        guard let string = String(validating: bytes[offset..<(offset + length)], as: UTF8.self) else {
+            throw RingError.decoding("invalid UTF-8")
+        }
+        return string
+    }
+}
+
+extension [UInt8] {
+    mutating func appendInteger<T: FixedWidthInteger>(_ value: T) {
+        for index in 0..<MemoryLayout<T>.size { append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
+    }
+
+    mutating func appendString(_ string: String) {
+        let utf8 = Array(string.utf8.prefix(255))
+        append(UInt8(utf8.count))
+        append(contentsOf: utf8)
+    }
+}

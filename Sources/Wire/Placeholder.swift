@@ -1,2 +1,0 @@
-/// Placeholder until the inter-node protocol lands.
-public enum WirePlaceholder {}

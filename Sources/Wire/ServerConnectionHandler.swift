@@ -1,0 +1,180 @@
+import Logging
+import NIOCore
+
+/// Asks a server connection to stop reading, finish what it has received, and close.
+struct DrainConnectionEvent: Sendable {}
+
+/// Serves the request frames of one inbound connection; lives on the channel's event loop.
+///
+/// Each request runs the handler in its own task, so replies leave in completion order. At most
+/// `maxInFlight` handlers run per connection; beyond that, frames already decoded wait here and the
+/// handler holds back `read()` so TCP pushes back on the peer. Reads are also held while the channel
+/// is not writable, so a peer that stops reading replies cannot make the server buffer without bound.
+final class ServerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = Frame
+    typealias OutboundIn = Frame
+    typealias OutboundOut = Frame
+
+    private let handler: WireServer.Handler
+    private let maxInFlight: Int
+    private let maxPayloadSize: Int
+    private var logger: Logger
+
+    private var context: ChannelHandlerContext?
+    private var inFlight = 0
+    private var waiting = CircularBuffer<Frame>()
+    private var readHeldBack = false
+    private var flushScheduled = false
+    private var draining = false
+    private var closed = false
+    /// Completes when everything written so far has reached the socket; writes complete in order.
+    private var lastWrite: EventLoopFuture<Void>?
+
+    init(handler: @escaping WireServer.Handler, maxInFlight: Int, maxPayloadSize: Int, logger: Logger) {
+        self.handler = handler
+        self.maxInFlight = maxInFlight
+        self.maxPayloadSize = maxPayloadSize
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.logger[metadataKey: "peer"] = "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")"
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.closed else { return }
+        let frame = Self.unwrapInboundIn(data)
+        guard !frame.isResponse else {
+            self.closeForProtocolError(context: context, reason: "peer sent a response frame as a request")
+            return
+        }
+        if self.inFlight < self.maxInFlight {
+            self.start(frame, context: context)
+        } else {
+            self.waiting.append(frame)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if self.mayRead(context: context) {
+            context.read()
+        } else {
+            self.readHeldBack = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        self.resumeReadingIfPossible(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.closed = true
+        self.waiting.removeAll()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard !self.closed else { return }
+        if error is FrameDecodingError || error is ByteToMessageDecoderError {
+            self.closeForProtocolError(context: context, reason: "\(error)")
+        } else {
+            self.logger.debug("closing inter-node connection after error", metadata: ["error": "\(error)"])
+            self.closed = true
+            context.close(promise: nil)
+        }
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is DrainConnectionEvent else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        self.draining = true
+        self.closeIfDrained(context: context)
+        promise?.succeed()
+    }
+
+    private func mayRead(context: ChannelHandlerContext) -> Bool {
+        !self.draining && self.inFlight < self.maxInFlight && self.waiting.isEmpty && context.channel.isWritable
+    }
+
+    private func resumeReadingIfPossible(context: ChannelHandlerContext) {
+        if self.readHeldBack && self.mayRead(context: context) {
+            self.readHeldBack = false
+            context.read()
+        }
+    }
+
+    private func start(_ request: Frame, context: ChannelHandlerContext) {
+        self.inFlight += 1
+        let handler = self.handler
+        let eventLoop = context.eventLoop
+        let this = NIOLoopBound(self, eventLoop: eventLoop)
+        Task {
+            let response = await handler(request)
+            eventLoop.execute { this.value.finish(requestId: request.requestId, response: response) }
+        }
+    }
+
+    private func finish(requestId: UInt64, response: Frame) {
+        self.inFlight -= 1
+        guard let context, !self.closed else { return }
+        var reply = response
+        reply.requestId = requestId
+        reply.flags |= FrameFlag.response
+        if reply.payload.readableBytes > self.maxPayloadSize {
+            self.logger.error(
+                "inter-node response too large, replying with an error",
+                metadata: ["type": "\(reply.type)", "bytes": "\(reply.payload.readableBytes)"]
+            )
+            reply.flags |= FrameFlag.error
+            reply.payload = ByteBuffer(string: "response of \(reply.payload.readableBytes) bytes exceeds the limit")
+        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.write(Self.wrapOutboundOut(reply), promise: written)
+        self.lastWrite = written.futureResult
+        self.scheduleFlush(context: context)
+
+        while self.inFlight < self.maxInFlight, let next = self.waiting.popFirst() {
+            self.start(next, context: context)
+        }
+        self.resumeReadingIfPossible(context: context)
+        self.closeIfDrained(context: context)
+    }
+
+    /// Coalesces the flushes of replies that complete close together into one syscall.
+    private func scheduleFlush(context: ChannelHandlerContext) {
+        guard !self.flushScheduled else { return }
+        self.flushScheduled = true
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            this.value.flushScheduled = false
+            this.value.context?.flush()
+        }
+    }
+
+    private func closeIfDrained(context: ChannelHandlerContext) {
+        guard self.draining, !self.closed, self.inFlight == 0, self.waiting.isEmpty else { return }
+        self.closed = true
+        context.flush()
+        let channel = context.channel
+        if let lastWrite = self.lastWrite {
+            lastWrite.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func closeForProtocolError(context: ChannelHandlerContext, reason: String) {
+        self.logger.warning("closing inter-node connection: protocol error", metadata: ["reason": "\(reason)"])
+        self.closed = true
+        self.waiting.removeAll()
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,26 @@
+/// Limits of a ``WireServer``.
+public struct WireServerConfiguration: Sendable {
+    /// Largest request or response payload, in bytes. A request frame announcing more closes its connection.
+    public var maxPayloadSize: Int
+    /// Requests handled at once per connection; beyond this the server stops reading from that peer.
+    public var maxInFlightPerConnection: Int
+    /// How long a graceful shutdown waits for in-flight requests before closing connections anyway.
+    public var drainTimeout: Duration
+    /// Pending connections the kernel may queue before the server accepts them.
+    public var backlog: Int
+
+    /// Creates a configuration; the defaults suit a node.
+    public init(
+        maxPayloadSize: Int = FrameFormat.defaultMaxPayloadSize,
+        maxInFlightPerConnection: Int = 1024,
+        drainTimeout: Duration = .seconds(10),
+        backlog: Int = 256
+    ) {
+        precondition(maxPayloadSize >= 0 && maxPayloadSize <= Int(UInt32.max) - FrameFormat.headerSize)
+        precondition(maxInFlightPerConnection > 0)
+        self.maxPayloadSize = maxPayloadSize
+        self.maxInFlightPerConnection = maxInFlightPerConnection
+        self.drainTimeout = drainTimeout
+        self.backlog = backlog
+    }
+}

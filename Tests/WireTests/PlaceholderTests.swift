@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct WirePlaceholderTests {
-    @Test func placeholder_builds() { #expect(Bool(true)) }
-}
