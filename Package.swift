@@ -123,8 +123,11 @@ let package = Package(
             name: "ClusterTests",
             dependencies: [
                 "Ring",
+                "Wire",
+                "dhrt-node",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

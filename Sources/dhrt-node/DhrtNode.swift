@@ -1,7 +1,63 @@
 import ArgumentParser
 
+/// `dhrt-node`: one storage node of a dhrt cluster.
 @main
 struct DhrtNode: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "dhrt-node", abstract: "A dhrt storage node.")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "dhrt-node",
+        abstract: "A dhrt storage node: serves the HTTP API and replicates over the cluster port.",
+        discussion: "Every option may also be set in a TOML file (--config) under its long name; flags win."
+    )
+
+    @Option(help: "Unique node name; also the node's actor id in versions.")
+    var name: String?
+
+    @Option(name: .customLong("data-dir"), help: "Data directory (default ./data/NAME).")
+    var dataDirectory: String?
+
+    @Option(help: "HTTP API address HOST:PORT (default 127.0.0.1:8701).")
+    var http: String?
+
+    @Option(help: "Inter-node address HOST:PORT (default 127.0.0.1:9701).")
+    var cluster: String?
+
+    @Option(name: .customLong("seed"), help: "Cluster address of a node to join through; repeatable.")
+    var seeds: [String] = []
+
+    @Option(help: "Partition count Q, a power of two; the same on every node (default 256).")
+    var partitions: Int?
+
+    @Option(name: .customLong("n"), help: "Replicas per key N; the same on every node (default 3).")
+    var replicas: Int?
+
+    @Flag(help: "Keep data in memory only (nothing is written to disk).")
+    var memory = false
+
+    @Option(help: "Durability before acknowledging a write: group, always or none (default group).")
+    var sync: String?
+
+    @Option(name: .customLong("timeout-ms"), help: "Per-request replica timeout in milliseconds (default 2000).")
+    var timeoutMilliseconds: Int?
+
+    @Option(help: "TOML file with any of the options above.")
+    var config: String?
+
+    func run() async throws {
+        let resolved: NodeConfig
+        do {
+            let file = try config.map { path throws(ConfigError) in try ConfigValues.load(tomlFile: path) }
+            resolved = try NodeConfig.resolve(flags: flagValues, file: file ?? ConfigValues())
+        } catch {
+            throw ValidationError(error.description)
+        }
+        try await runNode(resolved)
+    }
+
+    private var flagValues: ConfigValues {
+        ConfigValues(
+            name: name, dataDirectory: dataDirectory, http: http, cluster: cluster,
+            seeds: seeds.isEmpty ? nil : seeds, partitions: partitions, replicas: replicas,
+            memory: memory ? true : nil, sync: sync, timeoutMilliseconds: timeoutMilliseconds
+        )
+    }
 }

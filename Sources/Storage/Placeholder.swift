@@ -1,2 +1,0 @@
-/// Placeholder until the storage engine lands.
-public enum StoragePlaceholder {}

@@ -1,0 +1,253 @@
+public import Logging
+import Ring
+import Synchronization
+
+/// dhrt's bitcask-style storage: per collection, append-only data files and an in-memory keydir.
+///
+/// Every method is safe to call from any task. Reads take a collection's lock only to find a record and read
+/// the file after releasing it; writes append under the lock and then wait for durability per `SyncPolicy`.
+public final class StorageEngine: Sendable {
+    /// The options the engine was opened with.
+    public let options: StorageOptions
+    let partitioner: Partitioner
+    let logger: Logger
+    private let registry: Mutex<Registry>
+    private let committer: GroupCommitter?
+
+    private struct Registry {
+        var collections: [String: CollectionStore] = [:]
+        var isClosed = false
+    }
+
+    private init(options: StorageOptions, partitioner: Partitioner, logger: Logger, collections: [String: CollectionStore]) {
+        self.options = options
+        self.partitioner = partitioner
+        self.logger = logger
+        self.registry = Mutex(Registry(collections: collections))
+        if options.directory != nil, options.sync == .group {
+            let committer = GroupCommitter()
+            committer.start()
+            self.committer = committer
+        } else {
+            self.committer = nil
+        }
+    }
+
+    /// Opens (or creates) the data directory, rebuilding every collection's keydir from hints and data files.
+    /// Torn tails are cut off and corrupt records skipped; both are logged and counted in `stats()`.
+    public static func open(
+        _ options: StorageOptions, logger: Logger = Logger(label: "dhrt.storage")
+    ) async throws -> StorageEngine {
+        let options = try options.validated()
+        let partitioner: Partitioner
+        do { partitioner = try Partitioner(count: options.partitionCount) } catch {
+            throw StorageError.invalidOptions("\(error)")
+        }
+        var collections: [String: CollectionStore] = [:]
+        if let directory = options.directory {
+            try FileSystem.makeDirectories(directory)
+            for name in try FileSystem.list(directory).sorted() {
+                let path = directory + "/" + name
+                guard FileSystem.isDirectory(path), (try? CollectionName.validate(name)) != nil else { continue }
+                let loader = CollectionLoader(
+                    name: name, path: path, options: options, logger: logger, partitioner: partitioner)
+                let store = CollectionStore(
+                    name: name, path: path, options: options, logger: logger, state: try loader.load())
+                try store.writeMissingHints()
+                collections[name] = store
+            }
+        }
+        return StorageEngine(options: options, partitioner: partitioner, logger: logger, collections: collections)
+    }
+
+    // MARK: Collections
+
+    /// Collection names, sorted.
+    public func collections() -> [String] {
+        registry.withLock { $0.collections.keys.sorted() }
+    }
+
+    /// Creates a collection; does nothing if it exists. Writes create their collection too.
+    public func createCollection(_ name: String) throws {
+        _ = try storeCreating(name)
+    }
+
+    /// Deletes a collection and all its files. Throws `collectionNotFound` if there is none by that name.
+    public func dropCollection(_ name: String) async throws {
+        try CollectionName.validate(name)
+        let store = try registry.withLock { (r: inout Registry) throws -> CollectionStore in
+            guard !r.isClosed else { throw StorageError.closed }
+            guard let store = r.collections.removeValue(forKey: name) else { throw StorageError.collectionNotFound(name) }
+            return store
+        }
+        store.state.withLock { $0.isClosed = true }
+        if let path = store.path { try FileSystem.removeTree(path) }
+    }
+
+    @inline(__always)
+    func store(_ name: String) throws -> CollectionStore? {
+        let found = try registry.withLock { (r: inout Registry) throws -> CollectionStore? in
+            guard !r.isClosed else { throw StorageError.closed }
+            return r.collections[name]
+        }
+        if found == nil { try CollectionName.validate(name) }
+        return found
+    }
+
+    func storeCreating(_ name: String) throws -> CollectionStore {
+        if let store = try store(name) { return store }
+        return try registry.withLock { (r: inout Registry) throws -> CollectionStore in
+            guard !r.isClosed else { throw StorageError.closed }
+            if let store = r.collections[name] { return store }
+            var path: String?
+            if let directory = options.directory {
+                path = directory + "/" + name
+                try FileSystem.makeDirectory(path!)
+                FileSystem.syncDirectory(directory)
+            }
+            let store = CollectionStore(
+                name: name, path: path, options: options, logger: logger,
+                state: CollectionState(keydir: Keydir(partitioner: partitioner)))
+            r.collections[name] = store
+            return store
+        }
+    }
+
+    // MARK: Reads
+
+    /// The newest record of `key`, tombstones included (`isTombstone`), or nil if the key was never written.
+    public func get(collection: String, key: [UInt8]) async throws -> StoredRecord? {
+        try validate(key: key)
+        return try store(collection)?.read(key: key, metaOnly: false)
+    }
+
+    /// Like `get`, with an empty value: versions without reading values.
+    public func getMeta(collection: String, key: [UInt8]) async throws -> StoredRecord? {
+        try validate(key: key)
+        return try store(collection)?.read(key: key, metaOnly: true)
+    }
+
+    /// Up to `limit` live keys (tombstones left out) greater than `after`, in byte order.
+    public func keys(collection: String, after: [UInt8]?, limit: Int) async throws -> [[UInt8]] {
+        try store(collection)?.keys(after: after, limit: limit) ?? []
+    }
+
+    /// Every record of one ring partition of a collection, tombstones included, for transfer and anti-entropy.
+    public func records(collection: String, partition: Int) async throws -> [(key: [UInt8], record: StoredRecord)] {
+        try validate(partition: partition)
+        return try store(collection)?.records(partition: partition) ?? []
+    }
+
+    /// The ring partition of a key, as this engine groups it.
+    public func partition(collection: String, key: [UInt8]) -> Int {
+        partitioner.partition(collection: collection, key: key)
+    }
+
+    // MARK: Writes
+
+    /// Stores `value` with `meta` under `key`; returns once durable per the sync policy.
+    public func put(collection: String, key: [UInt8], meta: [UInt8], value: [UInt8]) async throws {
+        try validate(key: key)
+        try validate(meta: meta, value: value)
+        let store = try storeCreating(collection)
+        _ = try store.write(key: key, flags: 0, meta: meta, value: value)
+        try await awaitDurable(store)
+    }
+
+    /// Writes a tombstone carrying `meta` for `key`.
+    public func delete(collection: String, key: [UInt8], meta: [UInt8]) async throws {
+        try validate(key: key)
+        try validate(meta: meta, value: [])
+        let store = try storeCreating(collection)
+        _ = try store.write(key: key, flags: RecordFormat.tombstoneFlag, meta: meta, value: [])
+        try await awaitDurable(store)
+    }
+
+    /// Atomic read-modify-write: `transform` runs under the collection's write lock with the current record
+    /// (or nil) and returns what to write, or nil to write nothing. Returns the mutation written, once durable.
+    /// `transform` MUST be quick and MUST NOT call back into the engine.
+    public func update(
+        collection: String, key: [UInt8], _ transform: (StoredRecord?) throws -> Mutation?
+    ) async throws -> Mutation? {
+        try validate(key: key)
+        let store = try storeCreating(collection)
+        let (mutation, _) = try store.update(key: key, transform) { (mutation) throws(StorageError) in
+            switch mutation {
+            case .put(let meta, let value): try validate(meta: meta, value: value)
+            case .tombstone(let meta): try validate(meta: meta, value: [])
+            }
+        }
+        if mutation != nil { try await awaitDurable(store) }
+        return mutation
+    }
+
+    /// Forgets every key of a partition (after it moved to another node). The drop is durable at return; merge
+    /// reclaims the space later.
+    public func dropPartition(collection: String, partition: Int) async throws {
+        try validate(partition: partition)
+        try store(collection)?.dropPartition(partition)
+    }
+
+    private func awaitDurable(_ store: CollectionStore) async throws {
+        guard options.directory != nil else { return }
+        switch options.sync {
+        case .none: return
+        case .always: _ = try store.syncNow()
+        case .group: try await committer!.waitDurable(store)
+        }
+    }
+
+    // MARK: Validation
+
+    @inline(__always)
+    private func validate(key: [UInt8]) throws(StorageError) {
+        if key.isEmpty { throw .emptyKey }
+        if key.count > options.maxKeySize { throw .keyTooLarge(key.count, limit: options.maxKeySize) }
+    }
+
+    @inline(__always)
+    private func validate(meta: [UInt8], value: [UInt8]) throws(StorageError) {
+        if value.count > options.maxValueSize { throw .valueTooLarge(value.count, limit: options.maxValueSize) }
+        if meta.count > options.maxMetaSize { throw .metaTooLarge(meta.count, limit: options.maxMetaSize) }
+    }
+
+    private func validate(partition: Int) throws(StorageError) {
+        guard partition >= 0, partition < partitioner.count else {
+            throw .invalidPartition(partition, count: partitioner.count)
+        }
+    }
+
+    // MARK: Stats and lifecycle
+
+    /// Keydir and file figures per collection.
+    public func stats() -> StorageStats {
+        let stores = registry.withLock { $0.collections }
+        return StorageStats(collections: stores.mapValues { $0.stats() })
+    }
+
+    /// Serves pending group commits, flushes, fsyncs and seals every active file and writes missing hints.
+    /// Later calls throw `StorageError.closed`.
+    public func close() async throws {
+        let stores = registry.withLock { (r: inout Registry) -> [CollectionStore] in
+            if r.isClosed { return [] }
+            r.isClosed = true
+            return Array(r.collections.values)
+        }
+        committer?.stop()
+        var failure: (any Error)?
+        for store in stores {
+            do { try store.close() } catch {
+                logger.error("closing a collection failed", metadata: ["collection": "\(store.name)", "error": "\(error)"])
+                failure = failure ?? error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    func allStores() throws -> [CollectionStore] {
+        try registry.withLock { (r: inout Registry) throws -> [CollectionStore] in
+            guard !r.isClosed else { throw StorageError.closed }
+            return r.collections.keys.sorted().map { r.collections[$0]! }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import TOMLKit
+
+/// Raw, optional settings from one source (flags or a TOML file); keys match the long flag names.
+struct ConfigValues: Sendable, Decodable, Equatable {
+    var name: String?
+    var dataDirectory: String?
+    var http: String?
+    var cluster: String?
+    var seeds: [String]?
+    var partitions: Int?
+    var replicas: Int?
+    var memory: Bool?
+    var sync: String?
+    var timeoutMilliseconds: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case dataDirectory = "data-dir"
+        case http, cluster
+        case seeds = "seed"
+        case partitions
+        case replicas = "n"
+        case memory, sync
+        case timeoutMilliseconds = "timeout-ms"
+    }
+
+    init(
+        name: String? = nil, dataDirectory: String? = nil, http: String? = nil, cluster: String? = nil,
+        seeds: [String]? = nil, partitions: Int? = nil, replicas: Int? = nil, memory: Bool? = nil,
+        sync: String? = nil, timeoutMilliseconds: Int? = nil
+    ) {
+        self.name = name
+        self.dataDirectory = dataDirectory
+        self.http = http
+        self.cluster = cluster
+        self.seeds = seeds
+        self.partitions = partitions
+        self.replicas = replicas
+        self.memory = memory
+        self.sync = sync
+        self.timeoutMilliseconds = timeoutMilliseconds
+    }
+
+    /// Each value of `self` wins; missing ones come from `other`.
+    func overriding(_ other: ConfigValues) -> ConfigValues {
+        ConfigValues(
+            name: name ?? other.name,
+            dataDirectory: dataDirectory ?? other.dataDirectory,
+            http: http ?? other.http,
+            cluster: cluster ?? other.cluster,
+            seeds: seeds ?? other.seeds,
+            partitions: partitions ?? other.partitions,
+            replicas: replicas ?? other.replicas,
+            memory: memory ?? other.memory,
+            sync: sync ?? other.sync,
+            timeoutMilliseconds: timeoutMilliseconds ?? other.timeoutMilliseconds
+        )
+    }
+
+    /// Reads a TOML file whose keys are the long flag names (`seed` is an array); unknown keys are an error.
+    static func load(tomlFile path: String) throws(ConfigError) -> ConfigValues {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError("cannot read config file \(path): \(error.localizedDescription)")
+        }
+        do {
+            var decoder = TOMLDecoder()
+            decoder.strictDecoding = true
+            return try decoder.decode(ConfigValues.self, from: text)
+        } catch let error as UnexpectedKeysError {
+            let keys = error.keys.keys.sorted().joined(separator: ", ")
+            throw ConfigError("config file \(path): unknown keys \(keys)")
+        } catch {
+            throw ConfigError("config file \(path) is not valid: \(error)")
+        }
+    }
+}

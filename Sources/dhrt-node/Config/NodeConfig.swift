@@ -1,0 +1,92 @@
+import Storage
+
+/// Everything a node needs to start, after merging flags over the TOML file over defaults.
+struct NodeConfig: Sendable {
+    static let defaultHTTP = HostPort(host: "127.0.0.1", port: 8701)
+    static let defaultCluster = HostPort(host: "127.0.0.1", port: 9701)
+
+    /// The node's unique name; it is also its actor id in versions.
+    var name: String
+    /// Where the collections live; ignored in memory mode.
+    var dataDirectory: String
+    var http: HostPort
+    var cluster: HostPort
+    var seeds: [HostPort]
+    /// Q: the same on every node of a cluster.
+    var partitions: Int
+    /// N: replicas per key, the same on every node of a cluster.
+    var replicas: Int
+    var memory: Bool
+    var sync: SyncPolicy
+    /// How long a coordinator waits for replicas before answering with what it has.
+    var requestTimeout: Duration
+}
+
+/// A configuration problem, reported to the operator as is.
+struct ConfigError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension NodeConfig {
+    /// Merges flag values over file values over defaults and validates the result.
+    static func resolve(flags: ConfigValues, file: ConfigValues) throws(ConfigError) -> NodeConfig {
+        let merged = flags.overriding(file)
+        guard let name = merged.name, !name.isEmpty else {
+            throw ConfigError("a node name is required: pass --name NAME or set name = \"NAME\" in the config file")
+        }
+        guard name.utf8.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw ConfigError("node name '\(name)' must be 1-64 letters, digits, '-', '_' or '.'")
+        }
+        let http = try parseAddress(merged.http, option: "http") ?? defaultHTTP
+        let cluster = try parseAddress(merged.cluster, option: "cluster") ?? defaultCluster
+        var seeds: [HostPort] = []
+        for seed in merged.seeds ?? [] {
+            guard let address = HostPort(seed) else {
+                throw ConfigError("--seed '\(seed)' is not HOST:PORT (e.g. 127.0.0.1:9701)")
+            }
+            seeds.append(address)
+        }
+        let partitions = merged.partitions ?? 256
+        guard partitions >= 8, partitions <= 4096, partitions & (partitions - 1) == 0 else {
+            throw ConfigError("--partitions \(partitions) must be a power of two between 8 and 4096")
+        }
+        let replicas = merged.replicas ?? 3
+        guard (1...9).contains(replicas) else {
+            throw ConfigError("--n \(replicas) must be between 1 and 9")
+        }
+        let sync: SyncPolicy
+        if let text = merged.sync {
+            guard let policy = SyncPolicy(rawValue: text) else {
+                throw ConfigError("--sync '\(text)' must be one of: group, always, none")
+            }
+            sync = policy
+        } else {
+            sync = .group
+        }
+        let timeoutMilliseconds = merged.timeoutMilliseconds ?? 2000
+        guard (10...600_000).contains(timeoutMilliseconds) else {
+            throw ConfigError("--timeout-ms \(timeoutMilliseconds) must be between 10 and 600000")
+        }
+        return NodeConfig(
+            name: name,
+            dataDirectory: merged.dataDirectory ?? "./data/\(name)",
+            http: http,
+            cluster: cluster,
+            seeds: seeds,
+            partitions: partitions,
+            replicas: replicas,
+            memory: merged.memory ?? false,
+            sync: sync,
+            requestTimeout: .milliseconds(timeoutMilliseconds)
+        )
+    }
+
+    private static func parseAddress(_ text: String?, option: String) throws(ConfigError) -> HostPort? {
+        guard let text else { return nil }
+        guard let address = HostPort(text) else {
+            throw ConfigError("--\(option) '\(text)' is not HOST:PORT (e.g. 127.0.0.1:8701)")
+        }
+        return address
+    }
+}

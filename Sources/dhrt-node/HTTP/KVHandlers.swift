@@ -1,0 +1,211 @@
+import Foundation
+import Hummingbird
+
+/// The canonical `/v1/kv` routes.
+struct KVHandlers {
+    let node: Node
+
+    func get(collection: String, key: [UInt8], request: Request) async throws -> Response {
+        let outcome = try await node.kv.read(
+            ReadRequest(collection: collection, key: key, readQuorum: request.headers.readQuorum))
+        var headers = Self.headers(acks: outcome.acks, replicas: outcome.replicas)
+        headers[.dhrtRepaired] = String(outcome.repaired)
+        if !outcome.context.isEmpty { headers[.dhrtContext] = outcome.context }
+        switch outcome.found {
+        case .notFound:
+            var error = APIError.notFound("key not found")
+            error.headers = headers
+            return error.response
+        case .value(let content):
+            headers[.contentType] = content.contentType.isEmpty ? "application/octet-stream" : content.contentType
+            let body = request.method == .head ? ByteBuffer() : ByteBuffer(bytes: content.value)
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+        case .siblings(let contents):
+            return Self.siblingsResponse(contents, context: outcome.context, headers: headers)
+        }
+    }
+
+    func put(collection: String, key: [UInt8], request: Request) async throws -> Response {
+        var request = request
+        let body = try await collectBody(&request)
+        let content = Content(value: body, contentType: request.headers[.contentType] ?? "")
+        return try await write(collection: collection, key: key, content: content, request: request)
+    }
+
+    func delete(collection: String, key: [UInt8], request: Request) async throws -> Response {
+        try await write(collection: collection, key: key, content: nil, request: request)
+    }
+
+    private func write(collection: String, key: [UInt8], content: Content?, request: Request) async throws -> Response {
+        let ifNoneMatch = request.headers[.ifNoneMatch]
+        if let ifNoneMatch, ifNoneMatch != "*" {
+            throw APIError.badRequest("bad_if_none_match", "If-None-Match supports only '*'")
+        }
+        let outcome = try await node.kv.write(
+            WriteRequest(
+                collection: collection, key: key, content: content, context: request.headers[.dhrtContext],
+                ifMatch: request.headers[.ifMatch], ifNoneMatch: ifNoneMatch != nil,
+                writeQuorum: request.headers.writeQuorum))
+        return Response(status: .noContent, headers: Self.headers(acks: outcome.acks, replicas: outcome.replicas))
+    }
+
+    func list(collection: String, request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        var limit = 1000
+        if let text = query["limit"] {
+            guard let value = Int(text), (1...10_000).contains(value) else {
+                throw APIError.badRequest("bad_limit", "limit must be an integer from 1 to 10000")
+            }
+            limit = value
+        }
+        var after: [UInt8]?
+        if let text = query["after"] {
+            guard let bytes = PercentDecoding.decodeQuery(text) else {
+                throw APIError.badRequest("bad_after", "after has a malformed percent escape")
+            }
+            after = bytes
+        }
+        let page = try await node.kv.listKeys(collection: collection, after: after, limit: limit)
+        var json = JSONWriter()
+        json.object { json in
+            json.field("collection", collection)
+            json.key("keys")
+            json.array { json in
+                for key in page.keys { json.value(utf8: key) }
+            }
+            json.key("next")
+            if let next = page.next { json.value(utf8: next) } else { json.null() }
+        }
+        return json.response()
+    }
+
+    func drop(collection: String) async throws -> Response {
+        try await node.kv.dropCollection(collection)
+        return Response(status: .noContent)
+    }
+
+    func batch(collection: String, request: Request) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: node.limits.maxBatchSize)
+        let items: [BatchItem]
+        do {
+            items = try JSONDecoder().decode([BatchItem].self, from: Data(buffer: body))
+        } catch {
+            throw APIError.badRequest("bad_batch", "the body must be a JSON array of {op, key, value?}: \(error)")
+        }
+        guard items.count <= 1000 else { throw APIError.badRequest("bad_batch", "at most 1000 items per batch") }
+        var json = JSONWriter()
+        var results: [(key: String, outcome: Result<WriteOutcome, APIError>)] = []
+        for item in items {
+            results.append(
+                (item.key, await run(item, collection: collection, writeQuorum: request.headers.writeQuorum)))
+        }
+        json.object { json in
+            json.key("results")
+            json.array { json in
+                for result in results {
+                    json.object { json in
+                        json.field("key", result.key)
+                        switch result.outcome {
+                        case .success(let outcome):
+                            json.field("status", 204)
+                            json.field("acks", outcome.acks)
+                        case .failure(let error):
+                            json.field("status", Int(error.status.code))
+                            json.field("error", error.code)
+                            json.field("detail", error.detail)
+                        }
+                    }
+                }
+            }
+        }
+        return json.response()
+    }
+
+    private func run(
+        _ item: BatchItem, collection: String, writeQuorum: (header: String, value: String)?
+    ) async -> Result<WriteOutcome, APIError> {
+        do throws(APIError) {
+            let content: Content?
+            switch item.op {
+            case "put":
+                let value: [UInt8]
+                if let base64 = item.valueBase64 {
+                    guard let data = Data(base64Encoded: base64) else {
+                        throw .badRequest("bad_batch", "value_base64 of '\(item.key)' is not base64")
+                    }
+                    value = Array(data)
+                } else {
+                    value = Array((item.value ?? "").utf8)
+                }
+                guard value.count <= node.limits.maxValueSize else { throw .tooLarge(limit: node.limits.maxValueSize) }
+                content = Content(value: value, contentType: item.contentType ?? "")
+            case "delete":
+                content = nil
+            default:
+                throw .badRequest("bad_batch", "op must be 'put' or 'delete', not '\(item.op)'")
+            }
+            let request = WriteRequest(
+                collection: collection, key: Array(item.key.utf8), content: content, context: item.context,
+                ifMatch: nil, ifNoneMatch: false, writeQuorum: writeQuorum)
+            return .success(try await node.kv.write(request))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func collectBody(_ request: inout Request) async throws -> [UInt8] {
+        let limit = node.limits.maxValueSize
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw APIError.tooLarge(limit: limit)
+        }
+        var buffer = try await request.collectBody(upTo: limit)
+        return buffer.readBytes(length: buffer.readableBytes) ?? []
+    }
+
+    static func headers(acks: Int, replicas: [String]) -> HTTPFields {
+        var headers = HTTPFields()
+        headers[.dhrtAcks] = String(acks)
+        headers[.dhrtReplicas] = replicas.joined(separator: ",")
+        return headers
+    }
+
+    /// `300 Multiple Choices`: `{"context", "siblings": [{"value": base64, "content_type"} | {"deleted": true}]}`.
+    static func siblingsResponse(_ contents: [Content?], context: String, headers: HTTPFields) -> Response {
+        var json = JSONWriter()
+        json.object { json in
+            json.field("context", context)
+            json.key("siblings")
+            json.array { json in
+                for content in contents {
+                    json.object { json in
+                        if let content {
+                            json.field("value", Data(content.value).base64EncodedString())
+                            json.field("content_type", content.contentType)
+                        } else {
+                            json.field("deleted", true)
+                        }
+                    }
+                }
+            }
+        }
+        return json.response(status: .multipleChoices, headers: headers)
+    }
+}
+
+/// One entry of a `_batch` body: `{"op": "put"|"delete", "key": "...", "value": "...", "value_base64": "...",
+/// "content_type": "...", "context": "..."}`.
+struct BatchItem: Decodable, Sendable {
+    var op: String
+    var key: String
+    var value: String?
+    var valueBase64: String?
+    var contentType: String?
+    var context: String?
+
+    enum CodingKeys: String, CodingKey {
+        case op, key, value, context
+        case valueBase64 = "value_base64"
+        case contentType = "content_type"
+    }
+}

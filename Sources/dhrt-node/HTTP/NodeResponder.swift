@@ -1,0 +1,91 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Answers every HTTP request of the node: resolves the route, runs its handler, maps errors to JSON.
+///
+/// Routing is done here rather than by Hummingbird's router because keys are raw bytes (percent-decoded
+/// per segment), the original design's routes differ only by a trailing slash, and wrong methods on a
+/// known path MUST be 405, not 404.
+struct NodeResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let node: Node
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let start = ContinuousClock.now
+        var operation = "unknown"
+        var consistency = "-"
+        var response: Response
+        do {
+            let route = try Route.resolve(method: request.method, path: request.uri.path)
+            (operation, consistency) = Self.label(route, request.headers)
+            response = try await handle(route, request)
+        } catch let error as RouteError {
+            response = error.apiError.response
+        } catch let error as APIError {
+            response = error.response
+        } catch is NIOTooManyBytesError {
+            response = APIError.tooLarge(limit: node.limits.maxValueSize).response
+        } catch {
+            node.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            response = APIError(.internalServerError, "internal", "\(error)").response
+        }
+        response.headers[.dhrtNode] = node.config.name
+        if operation != "metrics" && operation != "health" {
+            node.metrics.recordRequest(
+                operation: operation, consistency: consistency, status: response.status.code,
+                duration: ContinuousClock.now - start)
+        }
+        return response
+    }
+
+    private func handle(_ route: Route, _ request: Request) async throws -> Response {
+        let handlers = KVHandlers(node: node)
+        switch route {
+        case .health: return StatusHandlers(node: node).health()
+        case .metrics: return StatusHandlers(node: node).metrics()
+        case .status: return StatusHandlers(node: node).status()
+        case .ring: return try StatusHandlers(node: node).ring()
+        case .seedStats: return StatusHandlers(node: node).seedStats()
+        case .object(.get, let collection, let key):
+            return try await handlers.get(collection: collection, key: key, request: request)
+        case .object(.put, let collection, let key):
+            return try await handlers.put(collection: collection, key: key, request: request)
+        case .object(.delete, let collection, let key):
+            return try await handlers.delete(collection: collection, key: key, request: request)
+        case .listKeys(let collection): return try await handlers.list(collection: collection, request: request)
+        case .dropCollection(let collection): return try await handlers.drop(collection: collection)
+        case .batch(let collection): return try await handlers.batch(collection: collection, request: request)
+        case .seedGet, .seedSet, .seedDelete, .seedList, .seedDrop:
+            return try await SeedHandlers(node: node).handle(route)
+        }
+    }
+
+    /// Metric labels: operation and consistency level (unknown levels collapse so labels stay few).
+    private static func label(_ route: Route, _ headers: HTTPFields) -> (String, String) {
+        let (operation, level) = rawLabel(route, headers)
+        let known = ["one", "quorum", "all", "-"].contains(level) || (Int(level).map { (1...9).contains($0) } ?? false)
+        return (operation, known ? level : "invalid")
+    }
+
+    private static func rawLabel(_ route: Route, _ headers: HTTPFields) -> (String, String) {
+        switch route {
+        case .health: return ("health", "-")
+        case .metrics: return ("metrics", "-")
+        case .status, .seedStats, .ring: return ("status", "-")
+        case .object(.get, _, _), .seedGet: return ("get", headers.readQuorum?.value ?? "quorum")
+        case .object(.put, _, _), .seedSet: return ("put", headers.writeQuorum?.value ?? "quorum")
+        case .object(.delete, _, _), .seedDelete: return ("delete", headers.writeQuorum?.value ?? "quorum")
+        case .listKeys, .seedList: return ("list", "-")
+        case .dropCollection, .seedDrop: return ("drop", "-")
+        case .batch: return ("batch", headers.writeQuorum?.value ?? "quorum")
+        }
+    }
+}
+
+extension APIError {
+    static func tooLarge(limit: Int) -> APIError {
+        APIError(.contentTooLarge, "too_large", "the body exceeds the limit of \(limit) bytes")
+    }
+}

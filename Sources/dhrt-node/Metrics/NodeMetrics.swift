@@ -1,0 +1,76 @@
+import CoreMetrics
+import Metrics
+import Prometheus
+
+/// The node's metrics: swift-metrics instruments exported by swift-prometheus at `GET /metrics`.
+struct NodeMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    private let readRepairs: CoreMetrics.Counter
+    private let replicaFailures: CoreMetrics.Counter
+
+    /// Bootstraps the process-wide metrics system onto a Prometheus registry; call once per process.
+    static func bootstrap() -> NodeMetrics {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+        ]
+        MetricsSystem.bootstrap(factory)
+        return NodeMetrics(registry: registry)
+    }
+
+    private init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        readRepairs = CoreMetrics.Counter(label: "dhrt_read_repairs_total")
+        replicaFailures = CoreMetrics.Counter(label: "dhrt_replica_failures_total")
+    }
+
+    /// Counts one client request and records its latency, by operation, consistency level and status.
+    func recordRequest(operation: String, consistency: String, status: Int, duration: Duration) {
+        let statusClass = "\(status / 100)xx"
+        CoreMetrics.Counter(
+            label: "dhrt_requests_total",
+            dimensions: [("operation", operation), ("consistency", consistency), ("status", statusClass)]
+        ).increment()
+        CoreMetrics.Timer(
+            label: "dhrt_request_duration_seconds",
+            dimensions: [("operation", operation), ("consistency", consistency)]
+        ).recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// Counts replicas sent a repair after a read.
+    func recordReadRepairs(_ count: Int) {
+        if count > 0 { readRepairs.increment(by: count) }
+    }
+
+    /// Counts replica requests that failed (timeout, refused, error reply).
+    func recordReplicaFailure() {
+        replicaFailures.increment()
+    }
+
+    /// The text exposition, with storage figures sampled now.
+    func exposition(storage: [(name: String, value: Double)], members: Int) -> [UInt8] {
+        for (name, value) in storage {
+            registry.makeGauge(descriptor: Self.descriptor(name)).set(value)
+        }
+        registry.makeGauge(descriptor: Self.descriptor("dhrt_cluster_members")).set(Double(members))
+        return registry.emitToBuffer()
+    }
+}
+
+extension NodeMetrics {
+    fileprivate static func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: "")
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    var milliseconds: Double { Double(nanoseconds) / 1_000_000 }
+}

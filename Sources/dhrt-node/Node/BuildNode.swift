@@ -1,0 +1,109 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Storage
+import Wire
+
+/// Composes a node from its configuration and runs it until SIGINT or SIGTERM.
+///
+/// Services stop in reverse order: HTTP first (in-flight requests finish), then membership, the
+/// inter-node server, background work, and storage last.
+func runNode(_ config: NodeConfig) async throws {
+    let logger = bootstrapLogging(config)
+    let metrics = NodeMetrics.bootstrap()
+    let limits = Limits()
+    var storageLogger = logger
+    storageLogger[metadataKey: "component"] = "storage"
+    let storage = try await StorageEngine.open(storageOptions(config, limits: limits), logger: storageLogger)
+    let local = MemberInfo(
+        name: config.name, clusterAddress: config.cluster.description, httpAddress: config.http.description)
+    let cluster = try ClusterState(local: local, partitions: config.partitions, replicas: config.replicas)
+    let pool = WireClientPool(logger: logger)
+    let background = BackgroundTasks()
+    let node = Node(
+        config: config, logger: logger, storage: storage, cluster: cluster, peers: Peers(pool: pool),
+        background: background, metrics: metrics, limits: limits)
+
+    let interNode = InterNodeHandler(node: node)
+    let wireServer = WireServer(host: config.cluster.host, port: config.cluster.port, logger: logger) { frame in
+        await interNode.handle(frame)
+    }
+    let http = Application(
+        responder: NodeResponder(node: node),
+        configuration: ApplicationConfiguration(address: .hostname(config.http.host, port: config.http.port)),
+        logger: logger)
+    let membership = MembershipService(
+        cluster: cluster, peers: Peers(pool: pool), seeds: config.seeds.map(\.description), logger: logger)
+
+    logger.info(
+        "starting",
+        metadata: [
+            "http": "\(config.http)", "cluster": "\(config.cluster)", "seeds": "\(config.seeds)",
+            "data": "\(config.memory ? "memory" : config.dataDirectory)", "sync": "\(config.sync.rawValue)",
+            "partitions": "\(config.partitions)", "n": "\(config.replicas)",
+        ])
+    let group = ServiceGroup(
+        configuration: ServiceGroupConfiguration(
+            services: [
+                .init(service: Closer(storage: storage, pool: pool, logger: logger)),
+                .init(service: MergeService(storage: storage)),
+                .init(service: background),
+                .init(service: wireServer),
+                .init(service: membership),
+                .init(service: http),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+    try await group.run()
+}
+
+private func storageOptions(_ config: NodeConfig, limits: Limits) -> StorageOptions {
+    // A stored object holds every sibling plus its clock, so it may exceed one client value.
+    StorageOptions(
+        directory: config.memory ? nil : config.dataDirectory, partitionCount: config.partitions,
+        sync: config.memory ? .none : config.sync, maxKeySize: limits.maxKeySize,
+        maxValueSize: limits.maxValueSize * 4 + (1 << 20))
+}
+
+private func bootstrapLogging(_ config: NodeConfig) -> Logger {
+    let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    var logger = Logger(label: "dhrt-node")
+    logger[metadataKey: "node"] = "\(config.name)"
+    return logger
+}
+
+/// Holds storage and the peer connections open while the node runs; closes them when it stops.
+private struct Closer: Service {
+    let storage: StorageEngine
+    let pool: WireClientPool
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await pool.shutdown()
+        do {
+            try await storage.close()
+            logger.info("storage closed")
+        } catch {
+            logger.error("closing storage failed", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+}
+
+/// Runs storage merge (compaction) periodically while the node runs.
+private struct MergeService: Service {
+    let storage: StorageEngine
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await storage.runMergeLoop(interval: .seconds(60))
+        }
+    }
+}

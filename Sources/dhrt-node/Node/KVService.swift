@@ -1,0 +1,251 @@
+import Coordinator
+import Foundation
+import HTTPTypes
+import Ring
+import Wire
+
+/// Coordinates client reads and writes: preference list, quorum fan-out, versions, read repair.
+struct KVService: Sendable {
+    let node: Node
+
+    private var timeout: Duration { node.config.requestTimeout }
+
+    // MARK: - Reads
+
+    func read(_ request: ReadRequest) async throws(APIError) -> ReadOutcome {
+        try validate(key: request.key)
+        let names = preferenceList(collection: request.collection, key: request.key).map(\.name)
+        let need = try quorum(request.readQuorum, available: names.count)
+        let (collection, key) = (request.collection, request.key)
+        let machine = QuorumRead(
+            requestID: QuorumDriver.requestID(), replicas: names, r: need,
+            deadline: QuorumDriver.deadline(after: timeout))
+        let outcome = await QuorumDriver.read(
+            machine, background: node.background,
+            fetch: { name in await fetch(from: name, collection: collection, key: key) },
+            repair: { names, object in await repair(names, with: object, collection: collection, key: key) })
+        switch outcome {
+        case .failure(let failure):
+            throw .unavailable(failure.description)
+        case .success(let result):
+            let merged = result.object
+            let found: ReadOutcome.Found
+            if merged.isNotFound {
+                found = .notFound
+            } else if merged.hasConflict {
+                found = .siblings(merged.liveSiblings.map { Content(value: $0.value, contentType: $0.contentType) })
+            } else {
+                let sibling = merged.liveSiblings[0]
+                found = .value(Content(value: sibling.value, contentType: sibling.contentType))
+            }
+            return ReadOutcome(
+                found: found, context: merged.isEmpty ? "" : merged.context.clientContext,
+                acks: result.answered.count, replicas: names, repaired: result.stale.count)
+        }
+    }
+
+    private func fetch(from name: String, collection: String, key: [UInt8]) async -> QuorumRead.Reply {
+        do {
+            let object: VersionedObject
+            if name == node.config.name {
+                object = try await node.replica.get(collection: collection, key: key)
+            } else {
+                let reply = try await call(
+                    ReplicaGet(collection: collection, key: key), to: name, expecting: ReplicaGetReply.self)
+                object = try reply.object.map { try VersionedObject.decode($0) } ?? VersionedObject()
+            }
+            return object.isEmpty ? .notFound : .object(object)
+        } catch {
+            return .failure("\(error)")
+        }
+    }
+
+    /// Sends the final merge to the replicas that answered with less (read repair).
+    private func repair(_ names: [String], with object: VersionedObject, collection: String, key: [UInt8]) async {
+        node.metrics.recordReadRepairs(names.count)
+        let encoded = object.encoded()
+        for name in names {
+            do {
+                try await store(encoded, on: name, collection: collection, key: key)
+            } catch {
+                node.logger.debug("read repair failed", metadata: ["replica": "\(name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: - Writes
+
+    /// A client write: coordinated here if this node holds a replica, else forwarded to one that does.
+    func write(_ request: WriteRequest) async throws(APIError) -> WriteOutcome {
+        try validate(key: request.key)
+        let replicas = preferenceList(collection: request.collection, key: request.key).map(\.name)
+        let need = try quorum(request.writeQuorum, available: replicas.count)
+        guard need <= replicas.count else {
+            throw .unavailable(
+                "write needs \(need) replicas (X-Dhrt-W) but the cluster holds only \(replicas.count) of the key")
+        }
+        if replicas.contains(node.config.name) { return try await coordinateLocally(request) }
+        return try await forward(request, to: replicas)
+    }
+
+    /// Applies the write to the local replica with this node's actor id, then replicates it (`QuorumWrite`).
+    func coordinateLocally(_ request: WriteRequest) async throws(APIError) -> WriteOutcome {
+        try validate(key: request.key)
+        var replicas = preferenceList(collection: request.collection, key: request.key).map(\.name)
+        // A forwarded write may reach a node whose ring view does not list it yet; it still coordinates.
+        if !replicas.contains(node.config.name) { replicas = [node.config.name] + replicas.dropLast() }
+        let need = try quorum(request.writeQuorum, available: replicas.count)
+        let write = try clientWrite(request)
+        let preconditions = try preconditions(request)
+        // A delete without a context supersedes everything the coordinator has seen: a plain DELETE removes
+        // the key rather than adding a tombstone sibling next to the values.
+        let blindDelete = request.content == nil && request.context == nil
+        let (collection, key, actor) = (request.collection, request.key, node.config.name)
+        let machine = QuorumWrite(
+            requestID: QuorumDriver.requestID(), coordinator: actor, replicas: replicas, w: need,
+            deadline: QuorumDriver.deadline(after: timeout))
+        let result = await QuorumDriver.write(
+            machine, background: node.background,
+            storeLocally: {
+                try await node.replica.transform(collection: collection, key: key) { stored in
+                    try ReplicaStore.coordinate(
+                        stored: stored, write: blindDelete ? .delete(context: stored.context) : write,
+                        preconditions: preconditions, actor: actor,
+                        timestamp: UInt64(Date().timeIntervalSince1970 * 1_000_000_000))
+                }
+            },
+            send: { name, encoded in try await store(encoded, on: name, collection: collection, key: key) })
+        switch result {
+        case .success(.success(let acks, _)):
+            return WriteOutcome(acks: acks.count, replicas: replicas)
+        case .success(.failure(let failure)):
+            var error = APIError.unavailable(failure.description)
+            error.headers = KVHandlers.headers(acks: Self.acks(of: failure), replicas: replicas)
+            throw error
+        case .failure(let error as PreconditionError):
+            throw error.isPreconditionFailure
+                ? .preconditionFailed(error.description) : .badRequest("bad_precondition", error.description)
+        case .failure(let error):
+            throw storageError(error)
+        }
+    }
+
+    private static func acks(of failure: WriteFailure) -> Int {
+        switch failure {
+        case .notEnoughReplicas(_, _, let acked, _), .timedOut(_, let acked): acked.count
+        case .localStoreFailed, .coordinatorNotAReplica: 0
+        }
+    }
+
+    private func clientWrite(_ request: WriteRequest) throws(APIError) -> ClientWrite {
+        var context: VersionVector?
+        if let text = request.context {
+            do {
+                context = try VersionVector(clientContext: text)
+            } catch {
+                throw .badRequest("bad_context", "X-Dhrt-Context is not a valid context: \(error)")
+            }
+        }
+        guard let content = request.content else { return .delete(context: context ?? VersionVector()) }
+        return .put(value: content.value, contentType: content.contentType, context: context ?? VersionVector())
+    }
+
+    private func preconditions(_ request: WriteRequest) throws(APIError) -> WritePreconditions {
+        do {
+            return try WritePreconditions.parse(
+                ifMatch: request.ifMatch, ifNoneMatch: request.ifNoneMatch ? "*" : nil)
+        } catch {
+            throw .badRequest("bad_precondition", error.description)
+        }
+    }
+
+    private func forward(_ request: WriteRequest, to replicas: [String]) async throws(APIError) -> WriteOutcome {
+        let message = CoordinatePut(
+            collection: request.collection, key: request.key, value: request.content?.value,
+            contentType: request.content?.contentType ?? "", context: request.context.map { Array($0.utf8) },
+            ifMatch: request.ifMatch.map { Array($0.utf8) }, ifNoneMatch: request.ifNoneMatch,
+            writeQuorum: request.writeQuorum?.value ?? "")
+        var failures: [String] = []
+        // The first reachable replica coordinates; a refused connection moves on at once.
+        for name in replicas {
+            do {
+                let reply = try await call(message, to: name, expecting: CoordinatePutReply.self)
+                guard reply.status == 204 else {
+                    var error = APIError(
+                        HTTPResponse.Status(code: Int(reply.status)),
+                        reply.errorCode.isEmpty ? "failed" : reply.errorCode, reply.detail)
+                    error.headers = KVHandlers.headers(acks: Int(reply.acks), replicas: reply.replicas)
+                    throw error
+                }
+                return WriteOutcome(acks: Int(reply.acks), replicas: reply.replicas)
+            } catch let error as APIError {
+                throw error
+            } catch {
+                failures.append("\(name): \(error)")
+            }
+        }
+        throw APIError.unavailable(
+            "no replica of the key could coordinate the write (\(failures.joined(separator: "; ")))")
+    }
+
+    /// Stores (merges) an encoded object on one replica.
+    private func store(_ encoded: [UInt8], on name: String, collection: String, key: [UInt8]) async throws {
+        if name == node.config.name {
+            try await node.replica.merge(collection: collection, key: key, try VersionedObject.decode(encoded))
+            return
+        }
+        _ = try await call(
+            ReplicaPut(collection: collection, key: key, object: encoded), to: name, expecting: ReplicaPutReply.self)
+    }
+
+    // MARK: - Helpers
+
+    func preferenceList(collection: String, key: [UInt8]) -> [Member] {
+        let ring = node.cluster.ring
+        return ring.preferenceList(partition: ring.partition(collection: collection, key: key))
+    }
+
+    /// Sends a message to a member by name, with the request timeout.
+    func call<Message: WireMessage, Reply: WireMessage>(
+        _ message: Message, to name: String, expecting: Reply.Type
+    ) async throws -> Reply {
+        guard let address = node.cluster.clusterAddress(of: name) else { throw PeerError.transport(UnknownMember()) }
+        do {
+            return try await node.peers.call(message, to: address, expecting: Reply.self, timeout: timeout)
+        } catch {
+            node.metrics.recordReplicaFailure()
+            throw error
+        }
+    }
+
+    private func quorum(_ text: (header: String, value: String)?, available: Int)
+        throws(APIError) -> Int
+    {
+        let level: ConsistencyLevel
+        if let text {
+            do {
+                level = try ConsistencyLevel.parse(text.value, header: text.header, n: node.config.replicas)
+            } catch {
+                throw .badRequest("bad_consistency", error.description)
+            }
+        } else {
+            level = .quorum
+        }
+        return level.required(n: node.config.replicas, available: available)
+    }
+
+    func validate(key: [UInt8]) throws(APIError) {
+        guard !key.isEmpty else { throw .badRequest("empty_key", "a key must have at least one byte") }
+        guard key.count <= node.limits.maxKeySize else {
+            throw .badRequest(
+                "key_too_large", "the key is \(key.count) bytes; the limit is \(node.limits.maxKeySize) bytes")
+        }
+    }
+
+    private func storageError(_ error: any Error) -> APIError {
+        node.logger.error("storage failed", metadata: ["error": "\(error)"])
+        return APIError(.internalServerError, "storage", "\(error)")
+    }
+
+    struct UnknownMember: Error {}
+}

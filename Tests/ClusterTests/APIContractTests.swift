@@ -1,0 +1,139 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// The original design's routes and every error path of the HTTP API.
+@Suite(.cluster, .serialized)
+struct APIContractTests {
+    var cluster: LocalCluster { LocalCluster.current! }
+
+    @Test func originalDesignRoutesAnswerWithKeyAndValue() async throws {
+        let n1 = cluster[0].httpURL
+        let n2 = cluster[1].httpURL
+        let set = try await HTTP.send(.POST, "\(n1)/colour/blue")
+        #expect(set.status == 200)
+        #expect(set.object["Key"] as? String == "colour")
+        #expect(set.object["Value"] as? String == "blue")
+        #expect(try await HTTP.send(.GET, "\(n2)/colour").object["Value"] as? String == "blue")
+        // Setting again overwrites rather than creating siblings.
+        #expect(try await HTTP.send(.POST, "\(n2)/colour/green").status == 200)
+        #expect(try await HTTP.send(.GET, "\(n1)/colour").object["Value"] as? String == "green")
+        #expect(try await HTTP.send(.GET, "\(n1)/default/colour").object["Value"] as? String == "green")
+
+        #expect(try await HTTP.send(.POST, "\(n1)/fruit/apple/red").status == 200)
+        #expect(try await HTTP.send(.POST, "\(n2)/fruit/lime/green").status == 200)
+        let one = try await HTTP.send(.GET, "\(n2)/fruit/apple")
+        #expect(one.object["Key"] as? String == "apple")
+        #expect(one.object["Value"] as? String == "red")
+        let all = try await HTTP.send(.GET, "\(cluster[2].httpURL)/fruit/")
+        #expect(all.status == 200)
+        let pairs = (all.json as? [[String: Any]] ?? []).compactMap { pair -> String? in
+            guard let key = pair["Key"] as? String, let value = pair["Value"] as? String else { return nil }
+            return "\(key)=\(value)"
+        }
+        #expect(pairs == ["apple=red", "lime=green"])
+
+        #expect(try await HTTP.send(.DELETE, "\(n1)/fruit/apple").status == 200)
+        #expect(try await HTTP.send(.GET, "\(n2)/fruit/apple").status == 404)
+        #expect(try await HTTP.send(.DELETE, "\(n1)/colour").status == 200)
+        #expect(try await HTTP.send(.GET, "\(n2)/colour").status == 404)
+        #expect(try await HTTP.send(.DELETE, "\(n2)/fruit/").status == 200)
+        #expect(try await HTTP.send(.GET, "\(n1)/fruit/lime").status == 404)
+        let stats = try await HTTP.send(.GET, "\(n1)/")
+        #expect(stats.status == 200)
+        #expect(stats.object["Node"] as? String == "n1")
+    }
+
+    @Test(arguments: [
+        ("X-Dhrt-R", "4"), ("X-Dhrt-R", "0"), ("X-Dhrt-R", "most"), ("X-Dhrt-Consistency", "-1"),
+    ])
+    func badReadQuorumsAreRejected(header: String, value: String) async throws {
+        let reply = try await HTTP.send(.GET, "\(cluster[0].httpURL)/v1/kv/errors/k", headers: [(header, value)])
+        #expect(reply.status == 400)
+        #expect(reply.object["error"] as? String == "bad_consistency")
+        #expect((reply.object["detail"] as? String)?.contains(header) == true)
+    }
+
+    @Test func badWriteQuorumIsRejected() async throws {
+        let reply = try await HTTP.send(
+            .PUT, "\(cluster[1].httpURL)/v1/kv/errors/k", text: "v", headers: [("X-Dhrt-W", "7")])
+        #expect(reply.status == 400)
+    }
+
+    @Test func oversizedKeysAndValuesAreRejected() async throws {
+        let longKey = String(repeating: "k", count: 1025)
+        let key = try await HTTP.send(.PUT, "\(cluster[0].httpURL)/v1/kv/errors/\(longKey)", text: "v")
+        #expect(key.status == 400)
+        #expect(key.object["error"] as? String == "key_too_large")
+        let value = try await HTTP.send(
+            .PUT, "\(cluster[0].httpURL)/v1/kv/errors/big", body: [UInt8](repeating: 7, count: (8 << 20) + 1))
+        #expect(value.status == 413)
+    }
+
+    @Test func missingKeysAndUnknownPathsAre404() async throws {
+        let missing = try await HTTP.send(.GET, "\(cluster[0].httpURL)/v1/kv/errors/never-written")
+        #expect(missing.status == 404)
+        #expect(missing.object["error"] as? String == "not_found")
+        #expect(try await HTTP.send(.GET, "\(cluster[0].httpURL)/v1/nothing/here").status == 404)
+    }
+
+    @Test func wrongMethodsAre405() async throws {
+        let reply = try await HTTP.send(.POST, "\(cluster[0].httpURL)/v1/kv/errors/k", text: "v")
+        #expect(reply.status == 405)
+        #expect(reply.headers.first(name: "Allow") != nil)
+        #expect(try await HTTP.send(.PUT, "\(cluster[0].httpURL)/health").status == 405)
+    }
+
+    @Test func conditionalWritesFailWith412() async throws {
+        let url = "\(cluster[0].httpURL)/v1/kv/errors/conditional"
+        #expect(try await HTTP.send(.PUT, url, text: "first", headers: [("If-None-Match", "*")]).status == 204)
+        let exists = try await HTTP.send(.PUT, url, text: "again", headers: [("If-None-Match", "*")])
+        #expect(exists.status == 412)
+
+        let read = try await HTTP.send(.GET, url, headers: [("X-Dhrt-R", "all")])
+        let context = try #require(read.headers.first(name: "X-Dhrt-Context"))
+        #expect(try await HTTP.send(.PUT, url, text: "second", headers: [("If-Match", context)]).status == 204)
+        let stale = try await HTTP.send(.PUT, url, text: "third", headers: [("If-Match", context)])
+        #expect(stale.status == 412)
+        #expect(stale.object["error"] as? String == "precondition_failed")
+    }
+
+    @Test func malformedContextsAre400() async throws {
+        let reply = try await HTTP.send(
+            .PUT, "\(cluster[0].httpURL)/v1/kv/errors/k", text: "v", headers: [("X-Dhrt-Context", "!!not-base64!!")])
+        #expect(reply.status == 400)
+    }
+
+    @Test(arguments: ["v1", "metrics", "health"])
+    func reservedNamesCannotBeCollections(name: String) async throws {
+        let canonical = try await HTTP.send(.PUT, "\(cluster[0].httpURL)/v1/kv/\(name)/k", text: "v")
+        #expect(canonical.status == 400)
+        #expect(canonical.object["error"] as? String == "reserved_collection")
+        let seed = try await HTTP.send(.POST, "\(cluster[0].httpURL)/\(name)/k/v")
+        #expect(seed.status == 400 || seed.status == 404)
+    }
+
+    @Test func malformedInterNodeFramesDoNotHurtTheNode() async throws {
+        let target = cluster[1]
+        let garbage: [[UInt8]] = [
+            Array("GET / HTTP/1.1\r\n\r\n".utf8),
+            // A frame claiming a 4 GiB payload.
+            [0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            // A well-framed request of an unknown message type.
+            RawFrame.frame(type: 0xEE, payload: [1, 2, 3]),
+            // A replica get whose key length points past the payload.
+            RawFrame.frame(type: 2, payload: [0, 1, 0x61, 0xFF, 0xFF, 0xFF, 0x00]),
+            // A hello with a truncated member.
+            RawFrame.frame(type: 1, payload: [0, 9, 0x6E]),
+        ]
+        for bytes in garbage {
+            let answer = try RawFrame.exchange(bytes, port: target.clusterPort)
+            // Either the connection was closed or an error frame came back; never a crash.
+            if answer.count >= 7 { #expect(answer[6] & 0b10 != 0, "expected the error flag") }
+        }
+        #expect(target.isRunning)
+        #expect(try await HTTP.send(.GET, "\(target.httpURL)/health").status == 200)
+        #expect(try await HTTP.send(.PUT, "\(target.httpURL)/v1/kv/after/garbage", text: "ok").status == 204)
+        #expect(try await HTTP.send(.GET, "\(cluster[0].httpURL)/v1/kv/after/garbage").text == "ok")
+    }
+}

@@ -1,0 +1,70 @@
+import NIOCore
+import Testing
+import Wire
+
+/// Round trips of every inter-node message and rejection of malformed payloads.
+@Suite struct MessageCodecTests {
+    let member = MemberInfo(name: "n1", clusterAddress: "127.0.0.1:9701", httpAddress: "127.0.0.1:8701")
+
+    func roundTrip<M: WireMessage & Equatable>(_ message: M) throws {
+        #expect(try M.decode(message.encoded()) == message)
+    }
+
+    @Test func everyMessageRoundTrips() throws {
+        try roundTrip(Hello(member: member, partitions: 256, replicas: 3))
+        try roundTrip(HelloReply(members: [member, MemberInfo(name: "n2", clusterAddress: "b", httpAddress: "c")]))
+        try roundTrip(ReplicaGet(collection: "c", key: [0, 255, 7]))
+        try roundTrip(ReplicaGetReply(object: nil))
+        try roundTrip(ReplicaGetReply(object: [1, 2, 3]))
+        try roundTrip(ReplicaPut(collection: "c", key: [1], object: [9, 9]))
+        try roundTrip(ReplicaPutReply())
+        try roundTrip(
+            CoordinatePut(
+                collection: "c", key: [1], value: nil, contentType: "", context: Array("ctx".utf8), ifMatch: nil,
+                ifNoneMatch: true, writeQuorum: "all"))
+        try roundTrip(
+            CoordinatePut(
+                collection: "c", key: [1], value: [5], contentType: "text/plain", context: nil, ifMatch: [1],
+                ifNoneMatch: false, writeQuorum: ""))
+        try roundTrip(CoordinatePutReply(status: 503, acks: 1, replicas: ["n1", "n2"], errorCode: "x", detail: "y"))
+        try roundTrip(ListKeys(collection: "c", after: [1, 2], limit: 10))
+        try roundTrip(ListKeysReply(keys: [[1], [2, 3], []]))
+        try roundTrip(DropCollection(collection: "c"))
+        try roundTrip(DropCollectionReply())
+    }
+
+    @Test func truncatedPayloadsAreRejectedAtEveryLength() {
+        let encoded = Array(
+            CoordinatePut(
+                collection: "coll", key: [1, 2], value: [3], contentType: "t", context: [4], ifMatch: [5],
+                ifNoneMatch: false, writeQuorum: "one"
+            ).encoded().readableBytesView)
+        for length in 0..<encoded.count {
+            #expect(throws: MessageDecodingError.self) {
+                try CoordinatePut.decode(ByteBuffer(bytes: encoded.prefix(length)))
+            }
+        }
+    }
+
+    @Test func trailingBytesAndLyingLengthsAreRejected() {
+        var extra = ReplicaGet(collection: "c", key: [1]).encoded()
+        extra.writeInteger(UInt8(0))
+        #expect(throws: MessageDecodingError.self) { try ReplicaGet.decode(extra) }
+        // A list count far beyond the payload must not allocate or loop.
+        #expect(throws: MessageDecodingError.self) {
+            try ListKeysReply.decode(ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xFF]))
+        }
+        // A boolean that is neither 0 nor 1.
+        #expect(throws: MessageDecodingError.self) { try ReplicaGetReply.decode(ByteBuffer(bytes: [2])) }
+        // Text that is not UTF-8.
+        #expect(throws: MessageDecodingError.self) {
+            try DropCollection.decode(ByteBuffer(bytes: [0, 2, 0xC3, 0x28]))
+        }
+    }
+
+    @Test func errorRepliesSurviveMalformedPayloads() {
+        let reply = ErrorReply(code: "bad_message", detail: "why")
+        #expect(ErrorReply.decode(reply.encoded()) == reply)
+        #expect(ErrorReply.decode(ByteBuffer(bytes: [0, 9])).code == "malformed_error")
+    }
+}

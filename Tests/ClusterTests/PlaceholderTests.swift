@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ClusterPlaceholderTests {
-    @Test func placeholder_builds() { #expect(Bool(true)) }
-}

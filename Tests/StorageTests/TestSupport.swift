@@ -1,0 +1,78 @@
+import Foundation
+import Storage
+
+/// A fresh directory under the system temp dir, removed by `remove()`.
+struct TemporaryDirectory {
+    let path: String
+
+    init() {
+        var template = Array((NSTemporaryDirectory() + "dhrt-storage-XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp failed")
+        path = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    func files(in collection: String, withSuffix suffix: String) -> [String] {
+        let dir = path + "/" + collection
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.filter { $0.hasSuffix(suffix) }.sorted().map { dir + "/" + $0 }
+    }
+}
+
+/// Where an engine under test keeps its data.
+enum Mode: String, CaseIterable, CustomStringConvertible {
+    case disk, memory
+    var description: String { rawValue }
+}
+
+/// Opens an engine in `mode`, runs `body`, closes it and removes its directory.
+func withEngine(
+    _ mode: Mode, sync: SyncPolicy = .group, maxFileSize: Int = 256 << 20, partitionCount: Int = 256,
+    _ body: (StorageEngine, TemporaryDirectory) async throws -> Void
+) async throws {
+    let directory = TemporaryDirectory()
+    defer { directory.remove() }
+    let options = StorageOptions(
+        directory: mode == .disk ? directory.path : nil, partitionCount: partitionCount, sync: sync,
+        maxFileSize: maxFileSize, maxValueSize: 4096, maxMetaSize: 1024)
+    let engine = try await StorageEngine.open(options)
+    do {
+        try await body(engine, directory)
+    } catch {
+        try? await engine.close()
+        throw error
+    }
+    try? await engine.close()
+}
+
+func options(_ directory: TemporaryDirectory, sync: SyncPolicy = .none, maxFileSize: Int = 256 << 20) -> StorageOptions {
+    StorageOptions(directory: directory.path, sync: sync, maxFileSize: maxFileSize, maxValueSize: 4096, maxMetaSize: 1024)
+}
+
+func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+/// A deterministic generator so failures reproduce.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func readFile(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
+func writeFile(_ path: String, _ bytes: [UInt8]) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+
+enum FileManagerHelper {
+    static func makeDirectory(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    static func remove(_ path: String) throws { try FileManager.default.removeItem(atPath: path) }
+}
