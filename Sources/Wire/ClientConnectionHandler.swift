@@ -89,11 +89,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        guard let request = self.outstanding.removeValue(forKey: reply.requestId), request.written else {
+        guard let request = self.outstanding[reply.requestId], request.written else {
             // The request timed out or was cancelled meanwhile; its late reply is dropped.
             self.logger.trace("dropping reply to a request no longer waiting", metadata: ["id": "\(reply.requestId)"])
             return
         }
+        self.outstanding[reply.requestId] = nil
         request.timeout?.cancel()
         self.writtenCount -= 1
         request.promise.succeed(reply)

@@ -10,6 +10,7 @@ struct DrainConnectionEvent: Sendable {}
 /// `maxInFlight` handlers run per connection; beyond that, frames already decoded wait here and the
 /// handler holds back `read()` so TCP pushes back on the peer. Reads are also held while the channel
 /// is not writable, so a peer that stops reading replies cannot make the server buffer without bound.
+/// When the connection closes, running handler tasks are cancelled.
 final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = Frame
     typealias OutboundIn = Frame
@@ -22,6 +23,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private var context: ChannelHandlerContext?
     private var inFlight = 0
+    /// Handler tasks by a local key (not the request id, which a peer could repeat); cancelled on close.
+    private var running: [Int: Task<Void, Never>] = [:]
+    private var nextTaskKey = 0
     private var waiting = CircularBuffer<Frame>()
     private var readHeldBack = false
     private var flushScheduled = false
@@ -76,6 +80,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         self.closed = true
         self.waiting.removeAll()
+        // Nobody can receive these replies any more; handlers that honour cancellation stop early.
+        for task in self.running.values { task.cancel() }
         context.fireChannelInactive()
     }
 
@@ -116,14 +122,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let handler = self.handler
         let eventLoop = context.eventLoop
         let this = NIOLoopBound(self, eventLoop: eventLoop)
-        Task {
+        let key = self.nextTaskKey
+        self.nextTaskKey &+= 1
+        // `finish` runs on this event loop, so it always finds the task registered below.
+        self.running[key] = Task {
             let response = await handler(request)
-            eventLoop.execute { this.value.finish(requestId: request.requestId, response: response) }
+            eventLoop.execute { this.value.finish(taskKey: key, requestId: request.requestId, response: response) }
         }
     }
 
-    private func finish(requestId: UInt64, response: Frame) {
+    private func finish(taskKey: Int, requestId: UInt64, response: Frame) {
         self.inFlight -= 1
+        self.running[taskKey] = nil
         guard let context, !self.closed else { return }
         var reply = response
         reply.requestId = requestId

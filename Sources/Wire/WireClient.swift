@@ -72,6 +72,8 @@ public final class WireClient: Sendable {
         let reply = eventLoop.makePromise(of: Frame.self)
         let handler = connection.handler
         return try await withTaskCancellationHandler {
+            // Cancelled already: the cancel hop could overtake the submit hop, so do not submit at all.
+            try Task.checkCancellation()
             eventLoop.execute { handler.value.submit(request, promise: reply, deadline: deadline) }
             return try await reply.futureResult.get()
         } onCancel: {

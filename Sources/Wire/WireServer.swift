@@ -66,10 +66,16 @@ public final class WireServer: Service, Sendable {
     /// The bound port, once ``start()`` has returned.
     public var port: Int? { self.localAddress?.port }
 
+    deinit {
+        // A server dropped without ever running must not leak its promise (NIO traps on that).
+        self.finished.succeed()
+    }
+
     /// Open inbound connections.
     var connectionCount: Int { self.shared.withLockedValue { $0.connections.count } }
 
-    /// Binds the listening socket. Calling it again after success does nothing.
+    /// Binds the listening socket. Calling it again after success does nothing; a call made while another
+    /// is still binding returns at once (``port`` may then still be nil).
     ///
     /// - Throws: the bind error, or ``WireError/shutdown`` after a shutdown.
     public func start() async throws {

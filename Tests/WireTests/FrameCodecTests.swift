@@ -32,7 +32,8 @@ import Testing
             }
             let flags: UInt8 = index.isMultiple(of: 2) ? FrameFlag.response : 0
             let requestId: UInt64 = UInt64(index) &* 0x9E37_79B9_7F4A_7C15
-            return Frame(type: UInt8(index % 256), flags: flags, requestId: requestId, payload: ByteBuffer(bytes: bytes))
+            return Frame(
+                type: UInt8(index % 256), flags: flags, requestId: requestId, payload: ByteBuffer(bytes: bytes))
         }
     }
 

@@ -25,6 +25,16 @@ func within<T: Sendable>(
     }
 }
 
+/// Polls `condition` every 10 ms until it holds, failing with ``TestTimeout`` after `limit`.
+func eventually(
+    _ limit: Duration = .seconds(5),
+    _ condition: @escaping @Sendable () async -> Bool
+) async throws {
+    try await within(limit) {
+        while !(await condition()) { try await Task.sleep(for: .milliseconds(10)) }
+    }
+}
+
 let testLogger: Logger = {
     var logger = Logger(label: "dhrt.wire.test")
     logger.logLevel = .critical

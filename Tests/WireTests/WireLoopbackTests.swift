@@ -128,11 +128,11 @@ struct WireLoopbackTests {
                     .connect(host: address.host, port: address.port).get()
                 try await raw.writeAndFlush(ByteBuffer(bytes: garbage))
                 try await within { try await raw.closeFuture.get() }
+                try await eventually { server.connectionCount == 1 }
                 let reply = try await within {
                     try await client.request(type: 2, payload: ByteBuffer(integer: 5), timeout: .seconds(5))
                 }
                 #expect(reply.payload == ByteBuffer(integer: 5))
-                #expect(server.connectionCount == 1)
             }
         }
     }
@@ -166,8 +166,29 @@ struct WireLoopbackTests {
         #expect(await gauge.peak >= 2)
     }
 
+    @Test func largePayloads_beyondTheSocketBuffers_allArriveIntact() async throws {
+        // 64 x 1 MiB both ways: both sides run into unwritable channels and must wait, not drop or reorder bytes.
+        try await withServer(handler: echo()) { _, address in
+            try await withClient(address) { client in
+                let intact = try await within(.seconds(30)) {
+                    try await withThrowingTaskGroup(of: Bool.self) { group in
+                        for index in 0..<64 {
+                            group.addTask {
+                                let payload = ByteBuffer(repeating: UInt8(index), count: 1 << 20)
+                                let reply = try await client.request(type: 1, payload: payload, timeout: .seconds(25))
+                                return reply.payload == payload
+                            }
+                        }
+                        return try await group.reduce(true) { $0 && $1 }
+                    }
+                }
+                #expect(intact)
+            }
+        }
+    }
+
     @Test func clientQueueOverItsBound_failsWithOverloaded() async throws {
-        try await withServer(handler: echo(after: { .milliseconds(300) })) { _, address in
+        try await withServer(handler: echo(after: { .seconds(1) })) { _, address in
             let configuration = WireClientConfiguration(maxInFlightPerConnection: 1, maxQueuedPerConnection: 2)
             try await withClient(address, configuration: configuration) { client in
                 _ = try await client.request(type: 0, payload: ByteBuffer(), timeout: .seconds(5))  // connects
@@ -193,15 +214,23 @@ struct WireLoopbackTests {
     }
 
     @Test func gracefulShutdown_answersRequestsAlreadyReceived() async throws {
+        let gauge = ConcurrencyGauge()
         let server = WireServer(
             host: "127.0.0.1", port: 0, configuration: .init(drainTimeout: .seconds(5)), logger: testLogger,
-            handler: echo(after: { .milliseconds(300) })
+            handler: { request in
+                await gauge.enter()
+                if request.type == 1 { try? await Task.sleep(for: .milliseconds(300)) }
+                return Frame(type: request.type, payload: request.payload)
+            }
         )
         try await server.start()
         let address = WireAddress(host: "127.0.0.1", port: try #require(server.port))
         try await withClient(address) { client in
-            let reply = Task { try await client.request(type: 1, payload: ByteBuffer(integer: 11), timeout: .seconds(5)) }
-            try await Task.sleep(for: .milliseconds(100))
+            _ = try await within { try await client.request(type: 0, payload: ByteBuffer(), timeout: .seconds(5)) }
+            let reply = Task {
+                try await client.request(type: 1, payload: ByteBuffer(integer: 11), timeout: .seconds(5))
+            }
+            try await eventually { await gauge.current >= 2 }  // the slow request is being handled
             try await within { await server.shutdown() }
             #expect(try await reply.value.payload == ByteBuffer(integer: 11))
         }

@@ -67,7 +67,8 @@ final class LoadConnection: ChannelInboundHandler {
         readHead = Array((host + plan.readHeaders + "\r\n").utf8)
         writeHead = Array((host + plan.writeHeaders + "Content-Length: \(value.count)\r\n\r\n").utf8) + value
         if case .load(let first, _, _) = plan.mode { nextLoadKey = first }
-        nextIntended = monotonicNanos()
+        // Open loop: connections start at random points of their first interval, not all at once.
+        nextIntended = monotonicNanos() + (plan.intervalNanos.map { rng.next() % max($0, 1) } ?? 0)
         issueNext()
     }
 

@@ -27,7 +27,25 @@ struct RingSummary {
         }
         let status = try await client.json("/v1/status")
         guard let object = status as? [String: Any] else { throw AdminError.badAnswer("/v1/status is not an object") }
-        return RingSummary(json: object["ring"] as? [String: Any] ?? object)
+        return RingSummary(status: object)
+    }
+
+    init(json: [String: Any]) { self.json = json }
+
+    /// The ring view's shape built from a status document (`ring` with a partition count and an `ownership`
+    /// map, members at the top level).
+    init(status: [String: Any]) {
+        let ring = status["ring"] as? [String: Any] ?? [:]
+        var view: [String: Any] = [:]
+        view["epoch"] = ring["epoch"]
+        view["partitions_count"] = ring["partitions_count"] ?? (ring["partitions"] as? Int)
+        view["n"] = ring["n"]
+        view["members"] = ring["members"] ?? status["members"] ?? []
+        view["partitions"] = ring["partitions"] as? [Any] ?? []
+        view["pending"] = ring["pending"] ?? []
+        if let ownership = ring["ownership"] { view["ownership"] = ownership }
+        if let effective = ring["effective_n"] { view["effective_n"] = effective }
+        json = view
     }
 
     var memberNames: [String] {
@@ -39,6 +57,7 @@ struct RingSummary {
 
     /// Partitions owned per member name, from `partitions` (owner names or objects with an `owner`).
     var ownedCounts: [String: Int] {
+        if let ownership = json["ownership"] as? [String: Int] { return ownership }
         var counts: [String: Int] = [:]
         for item in json["partitions"] as? [Any] ?? [] {
             let owner: String? =
