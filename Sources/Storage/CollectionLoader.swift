@@ -58,7 +58,9 @@ struct CollectionLoader {
             guard let file = try? FileDescriptor.open(hintPath(id), create: false), let size = try? file.size(),
                 size >= HintFile.trailerSize, let trailer = try? file.read(count: 16, at: size - HintFile.trailerSize)
             else { continue }
-            let count = trailer.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+            let count = trailer.withUnsafeBytes {
+                UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            }
             expected += Int(min(count, UInt64(size)))
         }
         if expected > 0 { s.keydir.reserve(expectedKeys: expected, averageKeySize: 16) }
@@ -96,9 +98,11 @@ struct CollectionLoader {
         return bytes.withUnsafeBytes { raw -> Bool in
             guard let (_, recordedSize) = HintFile.validate(raw), recordedSize == dataFileSize else { return false }
             return HintFile.forEach(raw, limits: limits) { key, entry in
-                add(&s, key: key, location: RecordLocation(
-                    fileID: id, offset: entry.offset, timestamp: entry.timestamp, flags: entry.flags,
-                    metaSize: entry.metaSize, valueSize: entry.valueSize))
+                add(
+                    &s, key: key,
+                    location: RecordLocation(
+                        fileID: id, offset: entry.offset, timestamp: entry.timestamp, flags: entry.flags,
+                        metaSize: entry.metaSize, valueSize: entry.valueSize))
             }
         }
     }
@@ -108,7 +112,8 @@ struct CollectionLoader {
         let outcome = bytes.withUnsafeBytes { raw in
             DataScanner(limits: limits).scan(raw) { offset, header in
                 let keyStart = offset + RecordFormat.headerSize
-                add(&s, key: UnsafeRawBufferPointer(rebasing: raw[keyStart..<(keyStart + header.keySize)]),
+                add(
+                    &s, key: UnsafeRawBufferPointer(rebasing: raw[keyStart..<(keyStart + header.keySize)]),
                     location: RecordLocation(
                         fileID: id, offset: UInt32(offset), timestamp: header.timestamp, flags: header.flags,
                         metaSize: UInt32(header.metaSize), valueSize: UInt32(header.valueSize)))
@@ -130,7 +135,8 @@ struct CollectionLoader {
             s.counters.truncatedBytes += cut
             s.files[id]?.size = outcome.validEnd
             logger.warning(
-                "cut off a torn or corrupt tail", metadata: ["file": "\(id)", "bytes": "\(cut)", "kept": "\(outcome.validEnd)"])
+                "cut off a torn or corrupt tail",
+                metadata: ["file": "\(id)", "bytes": "\(cut)", "kept": "\(outcome.validEnd)"])
         }
     }
 
