@@ -94,18 +94,36 @@ struct CollectionLoader {
     }
 
     private func loadHint(_ s: inout CollectionState, id: UInt32, dataFileSize: Int) throws(StorageError) -> Bool {
-        let bytes = try FileDescriptor.open(hintPath(id), create: false).readAll()
-        return bytes.withUnsafeBytes { raw -> Bool in
+        let file = try FileDescriptor.open(hintPath(id), create: false)
+        return try file.withMappedBytes { raw -> Bool in
             guard let (_, recordedSize) = HintFile.validate(raw), recordedSize == dataFileSize else { return false }
-            return HintFile.forEach(raw, limits: limits) { key, entry in
-                add(
-                    &s, key: key,
-                    location: RecordLocation(
-                        fileID: id, offset: entry.offset, timestamp: entry.timestamp, flags: entry.flags,
-                        metaSize: entry.metaSize, valueSize: entry.valueSize))
+            // Slot lookups miss the cache; touching a batch's slots first lets those misses overlap.
+            var batch: [(key: UnsafeRawBufferPointer, hash: UInt64, location: RecordLocation)] = []
+            batch.reserveCapacity(Self.batchSize)
+            func drain(_ s: inout CollectionState) {
+                var sink: UInt32 = 0
+                for pending in batch { sink ^= s.keydir.touchSlot(hash: pending.hash) }
+                s.keydir.sink ^= sink
+                for pending in batch { add(&s, key: pending.key, hash: pending.hash, location: pending.location) }
+                batch.removeAll(keepingCapacity: true)
             }
+            let complete = HintFile.forEach(raw, limits: limits) { key, entry in
+                let hash = nameBytes.withUnsafeBytes { KeyHash.hash(collection: $0, key: key) }
+                batch.append(
+                    (
+                        key, hash,
+                        RecordLocation(
+                            fileID: id, offset: entry.offset, timestamp: entry.timestamp, flags: entry.flags,
+                            metaSize: entry.metaSize, valueSize: entry.valueSize)
+                    ))
+                if batch.count == Self.batchSize { drain(&s) }
+            }
+            drain(&s)
+            return complete
         }
     }
+
+    static let batchSize = 32
 
     private func scanDataFile(_ s: inout CollectionState, id: UInt32, file: FileDescriptor) throws(StorageError) {
         let bytes = try file.readAll()
@@ -143,8 +161,14 @@ struct CollectionLoader {
     /// Adds one record found on disk; the newest timestamp wins, and dropped partitions stay dropped.
     @inline(__always)
     private func add(_ s: inout CollectionState, key: UnsafeRawBufferPointer, location: RecordLocation) {
+        add(
+            &s, key: key, hash: nameBytes.withUnsafeBytes { KeyHash.hash(collection: $0, key: key) }, location: location
+        )
+    }
+
+    @inline(__always)
+    private func add(_ s: inout CollectionState, key: UnsafeRawBufferPointer, hash: UInt64, location: RecordLocation) {
         if location.timestamp > s.lastTimestamp { s.lastTimestamp = location.timestamp }
-        let hash = nameBytes.withUnsafeBytes { KeyHash.hash(collection: $0, key: key) }
         let size = RecordFormat.headerSize + key.count + Int(location.metaSize) + Int(location.valueSize)
         if !s.drops.isEmpty, let dropped = s.drops[partitioner.partition(ofHash: hash)], location.timestamp <= dropped {
             s.files[location.fileID]?.deadBytes += size

@@ -49,6 +49,17 @@ struct Keydir {
         partitions = Array(repeating: PartitionTable(), count: partitioner.count)
     }
 
+    /// Absorbs the slot values `touchSlot` reads, so the loads are not optimised away.
+    var sink: UInt32 = 0
+
+    /// Reads the home slot of `hash`, pulling its cache line in ahead of an upsert.
+    @inline(__always)
+    func touchSlot(hash: UInt64) -> UInt32 {
+        let slots = partitions[partition(ofHash: hash)].slots
+        guard !slots.isEmpty else { return 0 }
+        return slots.withUnsafeBufferPointer { $0[Int(truncatingIfNeeded: hash) & ($0.count - 1)] }
+    }
+
     @inline(__always)
     func partition(ofHash hash: UInt64) -> Int { partitioner.partition(ofHash: hash) }
 

@@ -66,6 +66,7 @@ import Testing
                                 try await engine.put(
                                     collection: "c", key: bytes("k\(key)"), meta: [], value: bytes("\(version)"))
                                 ledger.acknowledge(key: key, version: version)
+                                await Task.yield()  // memory-mode puts never suspend; let merges interleave
                             }
                         }
                         ledger.writerFinished()

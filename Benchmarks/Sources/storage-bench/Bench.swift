@@ -1,7 +1,8 @@
 import Foundation
 import Storage
 
-// Usage: storage-bench [--dir PATH] [--keys N] [--big-keys N]
+// Usage: storage-bench [--dir PATH] [--keys N] [--big-keys N] [--writers N] [--group-seconds S]
+//                      [--phases small,group,big]
 
 /// Runs off the main actor: a loop of engine calls from main-actor code would hop executors on every call.
 enum Bench {
@@ -17,6 +18,7 @@ enum Bench {
         let writers = Int(argument("--writers", default: "64"))!
         let groupSeconds = Double(argument("--group-seconds", default: "5"))!
         let value = [UInt8](repeating: 0x61, count: 100)
+        let phases = Set(argument("--phases", default: "small,group,big").split(separator: ",").map(String.init))
 
         func scratch(_ name: String) -> String {
             let path = root + "/dhrt-storage-bench-\(getpid())-\(name)"
@@ -47,7 +49,7 @@ enum Bench {
         print("storage-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, data under \(root)")
 
         // 1. puts and gets with policy none.
-        do {
+        if phases.contains("small") {
             let path = scratch("none")
             defer { try? FileManager.default.removeItem(atPath: path) }
             let engine = try await StorageEngine.open(StorageOptions(directory: path, sync: .none))
@@ -80,7 +82,7 @@ enum Bench {
         }
 
         // 2. group commit under concurrent writers, and the disk's own O_DSYNC append rate.
-        do {
+        if phases.contains("group") {
             let path = scratch("group")
             defer { try? FileManager.default.removeItem(atPath: path) }
             let engine = try await StorageEngine.open(StorageOptions(directory: path, sync: .group))
@@ -124,7 +126,7 @@ enum Bench {
         }
 
         // 3. keydir at many keys, and reopen from hints.
-        if bigCount > 0 {
+        if phases.contains("big"), bigCount > 0 {
             let path = scratch("big")
             defer { try? FileManager.default.removeItem(atPath: path) }
             var engine = try await StorageEngine.open(StorageOptions(directory: path, sync: .none))
