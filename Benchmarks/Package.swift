@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
-// Release-mode benchmarks of dhrt, kept out of the main package so that CI does not build them.
-// Run: cd Benchmarks && swift run -c release ring-bench
+// Release-mode benchmarks of dhrt, kept out of the main package so that CI never builds them.
+// Run: cd Benchmarks && swift run -c release ring-bench   (or storage-bench)
 import PackageDescription
 
 let package = Package(
@@ -12,7 +12,13 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "ring-bench",
-            dependencies: [.product(name: "Ring", package: "dhrt")]
-        )
+            dependencies: [.product(name: "Ring", package: "dhrt")],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        .executableTarget(
+            name: "storage-bench",
+            dependencies: [.product(name: "Storage", package: "dhrt")],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
     ]
 )

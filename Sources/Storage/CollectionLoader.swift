@@ -58,7 +58,9 @@ struct CollectionLoader {
             guard let file = try? FileDescriptor.open(hintPath(id), create: false), let size = try? file.size(),
                 size >= HintFile.trailerSize, let trailer = try? file.read(count: 16, at: size - HintFile.trailerSize)
             else { continue }
-            let count = trailer.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+            let count = trailer.withUnsafeBytes {
+                UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            }
             expected += Int(min(count, UInt64(size)))
         }
         if expected > 0 { s.keydir.reserve(expectedKeys: expected, averageKeySize: 16) }
@@ -92,23 +94,44 @@ struct CollectionLoader {
     }
 
     private func loadHint(_ s: inout CollectionState, id: UInt32, dataFileSize: Int) throws(StorageError) -> Bool {
-        let bytes = try FileDescriptor.open(hintPath(id), create: false).readAll()
-        return bytes.withUnsafeBytes { raw -> Bool in
+        let file = try FileDescriptor.open(hintPath(id), create: false)
+        return try file.withMappedBytes { raw -> Bool in
             guard let (_, recordedSize) = HintFile.validate(raw), recordedSize == dataFileSize else { return false }
-            return HintFile.forEach(raw, limits: limits) { key, entry in
-                add(&s, key: key, location: RecordLocation(
-                    fileID: id, offset: entry.offset, timestamp: entry.timestamp, flags: entry.flags,
-                    metaSize: entry.metaSize, valueSize: entry.valueSize))
+            // Slot lookups miss the cache; touching a batch's slots first lets those misses overlap.
+            var batch: [(key: UnsafeRawBufferPointer, hash: UInt64, location: RecordLocation)] = []
+            batch.reserveCapacity(Self.batchSize)
+            func drain(_ s: inout CollectionState) {
+                var sink: UInt32 = 0
+                for pending in batch { sink ^= s.keydir.touchSlot(hash: pending.hash) }
+                s.keydir.sink ^= sink
+                for pending in batch { add(&s, key: pending.key, hash: pending.hash, location: pending.location) }
+                batch.removeAll(keepingCapacity: true)
             }
+            let complete = HintFile.forEach(raw, limits: limits) { key, entry in
+                let hash = nameBytes.withUnsafeBytes { KeyHash.hash(collection: $0, key: key) }
+                batch.append(
+                    (
+                        key, hash,
+                        RecordLocation(
+                            fileID: id, offset: entry.offset, timestamp: entry.timestamp, flags: entry.flags,
+                            metaSize: entry.metaSize, valueSize: entry.valueSize)
+                    ))
+                if batch.count == Self.batchSize { drain(&s) }
+            }
+            drain(&s)
+            return complete
         }
     }
+
+    static let batchSize = 32
 
     private func scanDataFile(_ s: inout CollectionState, id: UInt32, file: FileDescriptor) throws(StorageError) {
         let bytes = try file.readAll()
         let outcome = bytes.withUnsafeBytes { raw in
             DataScanner(limits: limits).scan(raw) { offset, header in
                 let keyStart = offset + RecordFormat.headerSize
-                add(&s, key: UnsafeRawBufferPointer(rebasing: raw[keyStart..<(keyStart + header.keySize)]),
+                add(
+                    &s, key: UnsafeRawBufferPointer(rebasing: raw[keyStart..<(keyStart + header.keySize)]),
                     location: RecordLocation(
                         fileID: id, offset: UInt32(offset), timestamp: header.timestamp, flags: header.flags,
                         metaSize: UInt32(header.metaSize), valueSize: UInt32(header.valueSize)))
@@ -130,15 +153,22 @@ struct CollectionLoader {
             s.counters.truncatedBytes += cut
             s.files[id]?.size = outcome.validEnd
             logger.warning(
-                "cut off a torn or corrupt tail", metadata: ["file": "\(id)", "bytes": "\(cut)", "kept": "\(outcome.validEnd)"])
+                "cut off a torn or corrupt tail",
+                metadata: ["file": "\(id)", "bytes": "\(cut)", "kept": "\(outcome.validEnd)"])
         }
     }
 
     /// Adds one record found on disk; the newest timestamp wins, and dropped partitions stay dropped.
     @inline(__always)
     private func add(_ s: inout CollectionState, key: UnsafeRawBufferPointer, location: RecordLocation) {
+        add(
+            &s, key: key, hash: nameBytes.withUnsafeBytes { KeyHash.hash(collection: $0, key: key) }, location: location
+        )
+    }
+
+    @inline(__always)
+    private func add(_ s: inout CollectionState, key: UnsafeRawBufferPointer, hash: UInt64, location: RecordLocation) {
         if location.timestamp > s.lastTimestamp { s.lastTimestamp = location.timestamp }
-        let hash = nameBytes.withUnsafeBytes { KeyHash.hash(collection: $0, key: key) }
         let size = RecordFormat.headerSize + key.count + Int(location.metaSize) + Int(location.valueSize)
         if !s.drops.isEmpty, let dropped = s.drops[partitioner.partition(ofHash: hash)], location.timestamp <= dropped {
             s.files[location.fileID]?.deadBytes += size

@@ -49,8 +49,10 @@ extension CollectionStore {
         }
         logger.info(
             "merged data files",
-            metadata: ["files": "\(summary.filesMerged)", "written": "\(summary.filesWritten)",
-                       "reclaimed": "\(summary.bytesReclaimed)"])
+            metadata: [
+                "files": "\(summary.filesMerged)", "written": "\(summary.filesWritten)",
+                "reclaimed": "\(summary.bytesReclaimed)",
+            ])
         return summary
     }
 
@@ -69,21 +71,26 @@ extension CollectionStore {
         case .file(let file):
             let bytes = try file.readAll()
             image = ByteStore(capacity: bytes.count)
-            bytes.withUnsafeBytes { raw in image.append(size: raw.count).copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+            bytes.withUnsafeBytes { raw in
+                image.append(size: raw.count).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
+            }
         }
         let raw = image.bytes
         var records: [LiveRecord] = []
         _ = DataScanner(limits: limits).scan(raw) { offset, header in
             let keyStart = offset + RecordFormat.headerSize
             let keyRange = keyStart..<(keyStart + header.keySize)
-            records.append(LiveRecord(
-                offset: offset, size: header.size, keyRange: keyRange,
-                hash: hash(UnsafeRawBufferPointer(rebasing: raw[keyRange])), header: header))
+            records.append(
+                LiveRecord(
+                    offset: offset, size: header.size, keyRange: keyRange,
+                    hash: hash(UnsafeRawBufferPointer(rebasing: raw[keyRange])), header: header))
         }
         // Keep what the keydir still points at; nothing new can point into a sealed file meanwhile.
         let (live, outputID) = state.withLock { s -> ([LiveRecord], UInt32) in
             let live = records.filter { record in
-                guard let entry = s.keydir.find(key: UnsafeRawBufferPointer(rebasing: raw[record.keyRange]), hash: record.hash)
+                guard
+                    let entry = s.keydir.find(
+                        key: UnsafeRawBufferPointer(rebasing: raw[record.keyRange]), hash: record.hash)
                 else { return false }
                 return entry.fileID == id && Int(entry.offset) == record.offset
             }
@@ -103,8 +110,11 @@ extension CollectionStore {
             newOffsets.reserveCapacity(live.count)
             for record in live {
                 newOffsets.append(output.count)
-                hint.add(key: UnsafeRawBufferPointer(rebasing: raw[record.keyRange]), header: record.header, offset: output.count)
-                output.append(size: record.size).copyMemory(from: raw.baseAddress! + record.offset, byteCount: record.size)
+                hint.add(
+                    key: UnsafeRawBufferPointer(rebasing: raw[record.keyRange]), header: record.header,
+                    offset: output.count)
+                output.append(size: record.size).copyMemory(
+                    from: raw.baseAddress! + record.offset, byteCount: record.size)
             }
             outputSize = output.count
             let outputSource: ReadSource

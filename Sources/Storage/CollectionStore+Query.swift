@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import HeapModule
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension CollectionStore {
     /// Up to `limit` live (non-tombstone) keys after `after`, in byte order. Scans the keydir and keeps the
@@ -62,8 +63,10 @@ extension CollectionStore {
 
     func stats() -> CollectionStats {
         let sample = state.withLock { s in
-            (s.keydir.count, s.keydir.tombstoneCount, s.keydir.keyBytes, s.keydir.allocatedBytes, s.files.count,
-             s.dataBytes, s.deadBytes, s.counters)
+            (
+                s.keydir.count, s.keydir.tombstoneCount, s.keydir.keyBytes, s.keydir.allocatedBytes, s.files.count,
+                s.dataBytes, s.deadBytes, s.counters
+            )
         }
         let (count, tombstones, keyBytes, allocated, files, dataBytes, deadBytes, counters) = sample
         return CollectionStats(
@@ -104,7 +107,8 @@ extension CollectionStore {
             bytes.withUnsafeBytes { raw in
                 _ = DataScanner(limits: limits).scan(raw) { offset, header in
                     let key = UnsafeRawBufferPointer(
-                        rebasing: raw[(offset + RecordFormat.headerSize)..<(offset + RecordFormat.headerSize + header.keySize)])
+                        rebasing: raw[
+                            (offset + RecordFormat.headerSize)..<(offset + RecordFormat.headerSize + header.keySize)])
                     builder.add(key: key, header: header, offset: offset)
                 }
             }

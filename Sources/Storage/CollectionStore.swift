@@ -56,7 +56,8 @@ final class CollectionStore: Sendable {
 
     /// Reads the current record and writes what `transform` returns, all under the lock.
     func update(
-        key: [UInt8], _ transform: (StoredRecord?) throws -> Mutation?, validate: (Mutation) throws(StorageError) -> Void
+        key: [UInt8], _ transform: (StoredRecord?) throws -> Mutation?,
+        validate: (Mutation) throws(StorageError) -> Void
     ) throws -> (Mutation?, UInt64) {
         let hash = key.withUnsafeBytes { self.hash($0) }
         return try state.withLock { (s: inout CollectionState) throws -> (Mutation?, UInt64) in
@@ -119,19 +120,23 @@ final class CollectionStore: Sendable {
         if path != nil {
             let file = try FileDescriptor.open(dataPath(id), create: true)
             var header = [UInt8](repeating: 0, count: RecordFormat.fileHeaderSize)
-            header.withUnsafeMutableBytes { RecordFormat.writeFileHeader(magic: RecordFormat.dataMagic, fileID: id, to: $0.baseAddress!) }
+            header.withUnsafeMutableBytes {
+                RecordFormat.writeFileHeader(magic: RecordFormat.dataMagic, fileID: id, to: $0.baseAddress!)
+            }
             try file.write(header, at: 0)
             let size = RecordFormat.fileHeaderSize
-            s.active = ActiveFile(id: id, file: file, buffer: ByteStore(capacity: Self.flushThreshold + 4096),
-                                  flushedSize: size, size: size)
+            s.active = ActiveFile(
+                id: id, file: file, buffer: ByteStore(capacity: Self.flushThreshold + 4096),
+                flushedSize: size, size: size)
             s.files[id] = FileInfo(source: .file(file), size: size, deadBytes: 0, hasHint: false)
         } else {
             let buffer = ByteStore(capacity: 1 << 16)
             let out = buffer.append(size: RecordFormat.fileHeaderSize)
             RecordFormat.writeFileHeader(magic: RecordFormat.dataMagic, fileID: id, to: out)
             s.active = ActiveFile(id: id, file: nil, buffer: buffer, flushedSize: 0, size: RecordFormat.fileHeaderSize)
-            s.files[id] = FileInfo(source: .memory(buffer), size: RecordFormat.fileHeaderSize, deadBytes: 0,
-                                   hasHint: false)
+            s.files[id] = FileInfo(
+                source: .memory(buffer), size: RecordFormat.fileHeaderSize, deadBytes: 0,
+                hasHint: false)
         }
     }
 
@@ -191,7 +196,8 @@ final class CollectionStore: Sendable {
         bytes.withUnsafeBytes { raw -> StoredRecord? in
             guard let header = RecordHeader(raw, at: 0), header.timestamp == entry.timestamp,
                 header.keySize == Int(entry.keyLength), header.metaSize == Int(entry.metaSize),
-                header.valueSize == Int(entry.valueSize), raw.count == RecordFormat.headerSize + header.keySize + header.metaSize
+                header.valueSize == Int(entry.valueSize),
+                raw.count == RecordFormat.headerSize + header.keySize + header.metaSize
             else { return nil }
             let meta = Array(raw[(RecordFormat.headerSize + header.keySize)...])
             return StoredRecord(meta: meta, value: [], isTombstone: header.isTombstone, timestamp: header.timestamp)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An open file, closed when the last reference goes. Readers keep a file readable after merge unlinks it.
@@ -70,6 +70,16 @@ final class FileDescriptor: Sendable {
             }
             done += n
         }
+    }
+
+    /// Maps the whole file read-only for `body` (no copy into the heap); large sequential reads at open.
+    func withMappedBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) throws(StorageError) -> T {
+        let count = try size()
+        guard count > 0 else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        let base = mmap(nil, count, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)
+        guard let base, base != MAP_FAILED else { throw .io(operation: "mmap", path: path, errno: errno) }
+        defer { munmap(base, count) }
+        return body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
     func write(_ bytes: [UInt8], at offset: Int) throws(StorageError) {

@@ -1,10 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 import Ring
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One key's place on disk: 32 bytes, no references. The key bytes live in the partition's arena.
 struct KeydirEntry {
@@ -47,6 +47,17 @@ struct Keydir {
     init(partitioner: Partitioner) {
         self.partitioner = partitioner
         partitions = Array(repeating: PartitionTable(), count: partitioner.count)
+    }
+
+    /// Absorbs the slot values `touchSlot` reads, so the loads are not optimised away.
+    var sink: UInt32 = 0
+
+    /// Reads the home slot of `hash`, pulling its cache line in ahead of an upsert.
+    @inline(__always)
+    func touchSlot(hash: UInt64) -> UInt32 {
+        let slots = partitions[partition(ofHash: hash)].slots
+        guard !slots.isEmpty else { return 0 }
+        return slots.withUnsafeBufferPointer { $0[Int(truncatingIfNeeded: hash) & ($0.count - 1)] }
     }
 
     @inline(__always)

@@ -4,8 +4,10 @@ import Synchronization
 
 /// dhrt's bitcask-style storage: per collection, append-only data files and an in-memory keydir.
 ///
-/// Every method is safe to call from any task. Reads take a collection's lock only to find a record and read
-/// the file after releasing it; writes append under the lock and then wait for durability per `SyncPolicy`.
+/// Every method is safe to call from any task. The data-path methods are `nonisolated(nonsending)`: they run on
+/// the caller's executor, so an actor calling them does not hop executors twice per call. Reads take a
+/// collection's lock only to find a record and read the file after releasing it; writes append under the lock
+/// and then wait for durability per `SyncPolicy`.
 public final class StorageEngine: Sendable {
     /// The options the engine was opened with.
     public let options: StorageOptions
@@ -19,7 +21,9 @@ public final class StorageEngine: Sendable {
         var isClosed = false
     }
 
-    private init(options: StorageOptions, partitioner: Partitioner, logger: Logger, collections: [String: CollectionStore]) {
+    private init(
+        options: StorageOptions, partitioner: Partitioner, logger: Logger, collections: [String: CollectionStore]
+    ) {
         self.options = options
         self.partitioner = partitioner
         self.logger = logger
@@ -77,7 +81,9 @@ public final class StorageEngine: Sendable {
         try CollectionName.validate(name)
         let store = try registry.withLock { (r: inout Registry) throws -> CollectionStore in
             guard !r.isClosed else { throw StorageError.closed }
-            guard let store = r.collections.removeValue(forKey: name) else { throw StorageError.collectionNotFound(name) }
+            guard let store = r.collections.removeValue(forKey: name) else {
+                throw StorageError.collectionNotFound(name)
+            }
             return store
         }
         store.state.withLock { $0.isClosed = true }
@@ -116,24 +122,27 @@ public final class StorageEngine: Sendable {
     // MARK: Reads
 
     /// The newest record of `key`, tombstones included (`isTombstone`), or nil if the key was never written.
-    public func get(collection: String, key: [UInt8]) async throws -> StoredRecord? {
+    nonisolated(nonsending) public func get(collection: String, key: [UInt8]) async throws -> StoredRecord? {
         try validate(key: key)
         return try store(collection)?.read(key: key, metaOnly: false)
     }
 
     /// Like `get`, with an empty value: versions without reading values.
-    public func getMeta(collection: String, key: [UInt8]) async throws -> StoredRecord? {
+    nonisolated(nonsending) public func getMeta(collection: String, key: [UInt8]) async throws -> StoredRecord? {
         try validate(key: key)
         return try store(collection)?.read(key: key, metaOnly: true)
     }
 
     /// Up to `limit` live keys (tombstones left out) greater than `after`, in byte order.
-    public func keys(collection: String, after: [UInt8]?, limit: Int) async throws -> [[UInt8]] {
+    nonisolated(nonsending) public func keys(collection: String, after: [UInt8]?, limit: Int) async throws -> [[UInt8]]
+    {
         try store(collection)?.keys(after: after, limit: limit) ?? []
     }
 
     /// Every record of one ring partition of a collection, tombstones included, for transfer and anti-entropy.
-    public func records(collection: String, partition: Int) async throws -> [(key: [UInt8], record: StoredRecord)] {
+    nonisolated(nonsending) public func records(collection: String, partition: Int) async throws -> [(
+        key: [UInt8], record: StoredRecord
+    )] {
         try validate(partition: partition)
         return try store(collection)?.records(partition: partition) ?? []
     }
@@ -146,7 +155,9 @@ public final class StorageEngine: Sendable {
     // MARK: Writes
 
     /// Stores `value` with `meta` under `key`; returns once durable per the sync policy.
-    public func put(collection: String, key: [UInt8], meta: [UInt8], value: [UInt8]) async throws {
+    nonisolated(nonsending) public func put(collection: String, key: [UInt8], meta: [UInt8], value: [UInt8])
+        async throws
+    {
         try validate(key: key)
         try validate(meta: meta, value: value)
         let store = try storeCreating(collection)
@@ -155,7 +166,7 @@ public final class StorageEngine: Sendable {
     }
 
     /// Writes a tombstone carrying `meta` for `key`.
-    public func delete(collection: String, key: [UInt8], meta: [UInt8]) async throws {
+    nonisolated(nonsending) public func delete(collection: String, key: [UInt8], meta: [UInt8]) async throws {
         try validate(key: key)
         try validate(meta: meta, value: [])
         let store = try storeCreating(collection)
@@ -166,7 +177,7 @@ public final class StorageEngine: Sendable {
     /// Atomic read-modify-write: `transform` runs under the collection's write lock with the current record
     /// (or nil) and returns what to write, or nil to write nothing. Returns the mutation written, once durable.
     /// `transform` MUST be quick and MUST NOT call back into the engine.
-    public func update(
+    nonisolated(nonsending) public func update(
         collection: String, key: [UInt8], _ transform: (StoredRecord?) throws -> Mutation?
     ) async throws -> Mutation? {
         try validate(key: key)
@@ -183,12 +194,12 @@ public final class StorageEngine: Sendable {
 
     /// Forgets every key of a partition (after it moved to another node). The drop is durable at return; merge
     /// reclaims the space later.
-    public func dropPartition(collection: String, partition: Int) async throws {
+    nonisolated(nonsending) public func dropPartition(collection: String, partition: Int) async throws {
         try validate(partition: partition)
         try store(collection)?.dropPartition(partition)
     }
 
-    private func awaitDurable(_ store: CollectionStore) async throws {
+    nonisolated(nonsending) private func awaitDurable(_ store: CollectionStore) async throws {
         guard options.directory != nil else { return }
         switch options.sync {
         case .none: return
@@ -237,7 +248,8 @@ public final class StorageEngine: Sendable {
         var failure: (any Error)?
         for store in stores {
             do { try store.close() } catch {
-                logger.error("closing a collection failed", metadata: ["collection": "\(store.name)", "error": "\(error)"])
+                logger.error(
+                    "closing a collection failed", metadata: ["collection": "\(store.name)", "error": "\(error)"])
                 failure = failure ?? error
             }
         }

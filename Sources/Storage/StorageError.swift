@@ -44,9 +44,9 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 private func errnoDescription(_ code: Int32) -> String {

@@ -2,7 +2,9 @@ import Storage
 import Testing
 
 @Suite struct BadInputTests {
-    @Test(arguments: ["", String(repeating: "a", count: 65), "has space", "slash/name", "ünïcode", ".", "..", "a\u{0}b"])
+    @Test(arguments: [
+        "", String(repeating: "a", count: 65), "has space", "slash/name", "ünïcode", ".", "..", "a\u{0}b",
+    ])
     func invalidCollectionNames_areRefused(name: String) async throws {
         try await withEngine(.memory) { engine, _ in
             await #expect(throws: StorageError.invalidCollectionName(name)) {
@@ -49,7 +51,9 @@ import Testing
     }
 
     @Test func errors_describeThemselvesClearly() {
-        #expect("\(StorageError.keyTooLarge(2000, limit: 1024))" == "key is 2000 bytes, larger than the limit of 1024 bytes")
+        #expect(
+            "\(StorageError.keyTooLarge(2000, limit: 1024))" == "key is 2000 bytes, larger than the limit of 1024 bytes"
+        )
         #expect("\(StorageError.valueTooLarge(9, limit: 8))" == "value is 9 bytes, larger than the limit of 8 bytes")
         #expect("\(StorageError.invalidCollectionName("a b"))".contains("[A-Za-z0-9_.-]"))
         #expect("\(StorageError.io(operation: "open", path: "/x", errno: 2))".contains("No such file or directory"))

@@ -7,7 +7,8 @@ import Testing
         try await withEngine(mode, sync: .none, maxFileSize: 16 << 10) { engine, _ in
             for round in 0..<20 {
                 for k in 0..<100 {
-                    try await engine.put(collection: "c", key: bytes("k\(k)"), meta: [UInt8(round)], value: bytes("v\(round)-\(k)"))
+                    try await engine.put(
+                        collection: "c", key: bytes("k\(k)"), meta: [UInt8(round)], value: bytes("v\(round)-\(k)"))
                 }
             }
             try await engine.delete(collection: "c", key: bytes("k0"), meta: [])
@@ -31,7 +32,9 @@ import Testing
         defer { directory.remove() }
         var engine = try await StorageEngine.open(options(directory, maxFileSize: 16 << 10))
         for round in 0..<10 {
-            for k in 0..<100 { try await engine.put(collection: "c", key: bytes("k\(k)"), meta: [], value: bytes("v\(round)-\(k)")) }
+            for k in 0..<100 {
+                try await engine.put(collection: "c", key: bytes("k\(k)"), meta: [], value: bytes("v\(round)-\(k)"))
+            }
         }
         _ = try await engine.merge(force: true)
         try await engine.close()
@@ -39,7 +42,9 @@ import Testing
         let stats = try #require(engine.stats().collections["c"])
         #expect(stats.hintsRejected == 0)
         #expect(stats.hintsLoaded == directory.files(in: "c", withSuffix: ".data").count)
-        for k in 0..<100 { #expect(try await engine.get(collection: "c", key: bytes("k\(k)"))?.value == bytes("v9-\(k)")) }
+        for k in 0..<100 {
+            #expect(try await engine.get(collection: "c", key: bytes("k\(k)"))?.value == bytes("v9-\(k)"))
+        }
         try await engine.close()
     }
 
@@ -58,8 +63,10 @@ import Testing
                         for version in 0..<versions {
                             for k in 0..<keysPerWriter {
                                 let key = writer * keysPerWriter + k
-                                try await engine.put(collection: "c", key: bytes("k\(key)"), meta: [], value: bytes("\(version)"))
+                                try await engine.put(
+                                    collection: "c", key: bytes("k\(key)"), meta: [], value: bytes("\(version)"))
                                 ledger.acknowledge(key: key, version: version)
+                                await Task.yield()  // memory-mode puts never suspend; let merges interleave
                             }
                         }
                         ledger.writerFinished()
@@ -97,7 +104,8 @@ import Testing
             try await engine.close()
             let reopened = try await StorageEngine.open(options(directory, maxFileSize: 16 << 10))
             for key in 0..<(writers * keysPerWriter) {
-                #expect(try await reopened.get(collection: "c", key: bytes("k\(key)"))?.value == bytes("\(versions - 1)"))
+                #expect(
+                    try await reopened.get(collection: "c", key: bytes("k\(key)"))?.value == bytes("\(versions - 1)"))
             }
             try await reopened.close()
         }

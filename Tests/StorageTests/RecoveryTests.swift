@@ -7,7 +7,8 @@ import Testing
         defer { directory.remove() }
         var engine = try await StorageEngine.open(options(directory, maxFileSize: 16 << 10))
         for i in 0..<1000 {
-            try await engine.put(collection: "c", key: bytes("k\(i % 400)"), meta: [UInt8(i % 256)], value: bytes("v\(i)"))
+            try await engine.put(
+                collection: "c", key: bytes("k\(i % 400)"), meta: [UInt8(i % 256)], value: bytes("v\(i)"))
         }
         try await engine.delete(collection: "c", key: bytes("k7"), meta: [1])
         try await engine.close()
@@ -35,7 +36,9 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         var engine = try await StorageEngine.open(options(directory, maxFileSize: 16 << 10))
-        for i in 0..<600 { try await engine.put(collection: "c", key: bytes("k\(i % 250)"), meta: [], value: bytes("v\(i)")) }
+        for i in 0..<600 {
+            try await engine.put(collection: "c", key: bytes("k\(i % 250)"), meta: [], value: bytes("v\(i)"))
+        }
         try await engine.close()
         let dataFiles = directory.files(in: "c", withSuffix: ".data")
         #expect(directory.files(in: "c", withSuffix: ".hint").count == dataFiles.count)
@@ -45,7 +48,9 @@ import Testing
         #expect(stats.hintsLoaded == dataFiles.count)
         #expect(stats.hintsRejected == 0)
         for k in 0..<250 {
-            #expect(try await engine.get(collection: "c", key: bytes("k\(k)"))?.value == bytes("v\(k + 500 >= 600 ? k + 250 : k + 500)"))
+            #expect(
+                try await engine.get(collection: "c", key: bytes("k\(k)"))?.value
+                    == bytes("v\(k + 500 >= 600 ? k + 250 : k + 500)"))
         }
         try await engine.close()
     }
@@ -63,7 +68,9 @@ import Testing
 
         engine = try await StorageEngine.open(options(directory, maxFileSize: 16 << 10))
         #expect(engine.stats().collections["c"]?.hintsRejected == 1)
-        for i in 0..<400 { #expect(try await engine.get(collection: "c", key: bytes("k\(i)"))?.value == bytes("v\(i)")) }
+        for i in 0..<400 {
+            #expect(try await engine.get(collection: "c", key: bytes("k\(i)"))?.value == bytes("v\(i)"))
+        }
         try await engine.close()
 
         engine = try await StorageEngine.open(options(directory, maxFileSize: 16 << 10))
@@ -78,7 +85,9 @@ import Testing
         let source = TemporaryDirectory()
         defer { source.remove() }
         let engine = try await StorageEngine.open(options(source))
-        for i in 0..<4 { try await engine.put(collection: "c", key: bytes("k\(i)"), meta: [1], value: bytes("value \(i)")) }
+        for i in 0..<4 {
+            try await engine.put(collection: "c", key: bytes("k\(i)"), meta: [1], value: bytes("value \(i)"))
+        }
         try await engine.put(collection: "c", key: bytes("k0"), meta: [2], value: bytes("overwritten"))
         try await engine.close()
         let dataFile = try #require(source.files(in: "c", withSuffix: ".data").first)
@@ -115,14 +124,18 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         var engine = try await StorageEngine.open(options(directory, maxFileSize: 16 << 10))
-        for i in 0..<800 { try await engine.put(collection: "c", key: bytes("k\(i)"), meta: [], value: bytes("value-\(i)")) }
+        for i in 0..<800 {
+            try await engine.put(collection: "c", key: bytes("k\(i)"), meta: [], value: bytes("value-\(i)"))
+        }
         try await engine.close()
         for hint in directory.files(in: "c", withSuffix: ".hint") { try FileManagerHelper.remove(hint) }
         let files = directory.files(in: "c", withSuffix: ".data")
         var random = SeededGenerator(seed: seed)
         let victim = files[Int.random(in: 0..<(files.count - 1), using: &random)]
         var image = readFile(victim)
-        for _ in 0..<3 { image[Int.random(in: 16..<(image.count - 200), using: &random)] ^= UInt8.random(in: 1...255, using: &random) }
+        for _ in 0..<3 {
+            image[Int.random(in: 16..<(image.count - 200), using: &random)] ^= UInt8.random(in: 1...255, using: &random)
+        }
         writeFile(victim, image)
 
         engine = try await StorageEngine.open(options(directory, maxFileSize: 16 << 10))
@@ -145,7 +158,9 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         var engine = try await StorageEngine.open(options(directory))
-        for i in 0..<10 { try await engine.put(collection: "c", key: bytes("k\(i)"), meta: [], value: bytes("value-\(i)")) }
+        for i in 0..<10 {
+            try await engine.put(collection: "c", key: bytes("k\(i)"), meta: [], value: bytes("value-\(i)"))
+        }
         try await engine.close()
         let dataFile = try #require(directory.files(in: "c", withSuffix: ".data").first)
         var image = readFile(dataFile)

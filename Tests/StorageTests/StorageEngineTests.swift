@@ -121,7 +121,8 @@ import Testing
             for writer in 0..<16 {
                 group.addTask {
                     for i in 0..<50 {
-                        try await engine.put(collection: "c", key: bytes("w\(writer)-\(i)"), meta: [], value: [UInt8(i)])
+                        try await engine.put(
+                            collection: "c", key: bytes("w\(writer)-\(i)"), meta: [], value: [UInt8(i)])
                     }
                 }
             }

@@ -47,8 +47,10 @@ func withEngine(
     try? await engine.close()
 }
 
-func options(_ directory: TemporaryDirectory, sync: SyncPolicy = .none, maxFileSize: Int = 256 << 20) -> StorageOptions {
-    StorageOptions(directory: directory.path, sync: sync, maxFileSize: maxFileSize, maxValueSize: 4096, maxMetaSize: 1024)
+func options(_ directory: TemporaryDirectory, sync: SyncPolicy = .none, maxFileSize: Int = 256 << 20) -> StorageOptions
+{
+    StorageOptions(
+        directory: directory.path, sync: sync, maxFileSize: maxFileSize, maxValueSize: 4096, maxMetaSize: 1024)
 }
 
 func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
@@ -67,7 +69,9 @@ struct SeededGenerator: RandomNumberGenerator {
 }
 
 func readFile(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
-func writeFile(_ path: String, _ bytes: [UInt8]) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+func writeFile(_ path: String, _ bytes: [UInt8]) {
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+}
 
 enum FileManagerHelper {
     static func makeDirectory(_ path: String) throws {

@@ -1,0 +1,2 @@
+// storage-bench: figures for Docs/BENCHMARKS.md.
+try await Bench.run()
