@@ -61,6 +61,7 @@ import Testing
                 for writer in 0..<writers {
                     group.addTask {
                         for version in 0..<versions {
+                            await ledger.awaitMerges(version / 4)
                             for k in 0..<keysPerWriter {
                                 let key = writer * keysPerWriter + k
                                 try await engine.put(
@@ -89,6 +90,7 @@ import Testing
                 group.addTask {
                     while ledger.writing {
                         _ = try await engine.merge(force: true)
+                        ledger.mergeFinished()
                         await Task.yield()
                     }
                 }

@@ -5,6 +5,7 @@ final class VersionLedger: Sendable {
     private let acknowledged: Mutex<[Int]>
     private let writersLeft: Atomic<Int>
     private let staleReads = Atomic<Int>(0)
+    private let merges = Atomic<Int>(0)
 
     init(keys: Int, writers: Int) {
         acknowledged = Mutex([Int](repeating: -1, count: keys))
@@ -17,4 +18,13 @@ final class VersionLedger: Sendable {
     var writing: Bool { writersLeft.load(ordering: .sequentiallyConsistent) > 0 }
     func recordStaleRead() { staleReads.add(1, ordering: .relaxed) }
     var staleReadCount: Int { staleReads.load(ordering: .relaxed) }
+    func mergeFinished() { merges.add(1, ordering: .sequentiallyConsistent) }
+    var mergeCount: Int { merges.load(ordering: .sequentiallyConsistent) }
+
+    /// Waits (bounded) until `count` merges have finished, so that merges interleave with writes even when the
+    /// scheduler would otherwise run the writers to completion first.
+    func awaitMerges(_ count: Int) async {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while mergeCount < count, ContinuousClock.now < deadline { await Task.yield() }
+    }
 }
