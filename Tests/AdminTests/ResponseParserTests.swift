@@ -31,6 +31,11 @@ import Testing
         }
     }
 
+    @Test func contextHeader_isKept() throws {
+        let responses = try parseAll(["HTTP/1.1 200 OK\r\nx-dhrt-context: AgECbjEB \r\nContent-Length: 1\r\n\r\nv"])
+        #expect(responses == [.init(status: 200, closes: false, context: Array("AgECbjEB".utf8))])
+    }
+
     @Test func chunkedBody_isSkipped() throws {
         let responses = try parseAll(["HTTP/1.1 300 Multiple Choices\r\nTransfer-Encoding: chunked\r\n\r\n",
             "4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n"])

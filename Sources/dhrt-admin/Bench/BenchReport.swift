@@ -23,6 +23,7 @@ struct BenchReport: Codable {
         var seed: UInt64
         var startedAt: String
         var cores: Int
+        var blindUpdates: Bool
     }
 
     struct Result: Codable {
@@ -55,7 +56,7 @@ struct BenchReport: Codable {
             settings: configuration.settings.map(\.name), n: n, collection: configuration.collection,
             loadPhase: configuration.load, seed: configuration.seed,
             startedAt: ISO8601DateFormatter().string(from: started),
-            cores: ProcessInfo.processInfo.activeProcessorCount)
+            cores: ProcessInfo.processInfo.activeProcessorCount, blindUpdates: configuration.blindUpdates)
         results = settings.map { setting, stats in
             let reads = stats.latency[Operation.read.rawValue]
             let updates = stats.latency[Operation.update.rawValue]
