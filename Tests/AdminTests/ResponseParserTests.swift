@@ -26,7 +26,9 @@ import Testing
             + "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
         for cut in stride(from: 1, to: text.utf8.count, by: 7) {
             let bytes = Array(text.utf8)
-            let chunks = [String(decoding: bytes[..<cut], as: UTF8.self), String(decoding: bytes[cut...], as: UTF8.self)]
+            let chunks = [
+                String(decoding: bytes[..<cut], as: UTF8.self), String(decoding: bytes[cut...], as: UTF8.self),
+            ]
             #expect(try parseAll(chunks) == [.init(status: 503, closes: false), .init(status: 204, closes: true)])
         }
     }

@@ -132,7 +132,9 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         let configuration = try makeConfiguration()
         var n = configuration.replicas ?? 3
-        if configuration.replicas == nil, let asked = await BenchSession.askReplicas(configuration.nodes[0]) { n = asked }
+        if configuration.replicas == nil, let asked = await BenchSession.askReplicas(configuration.nodes[0]) {
+            n = asked
+        }
         let session = BenchSession(configuration: configuration, n: n)
         let report = try await session.run()
         print(report.table())

@@ -95,7 +95,9 @@ struct BenchReport: Codable {
             let rw = "\(result.r.map(String.init) ?? "?")/\(result.w.map(String.init) ?? "?")"
             rows.append(
                 [result.setting, rw, Self.grouped(result.opsPerSec)]
-                    + [latency.p50, latency.p90, latency.p99, latency.p999, latency.max].map { String(format: "%.2f", $0) }
+                    + [latency.p50, latency.p90, latency.p99, latency.p999, latency.max].map {
+                        String(format: "%.2f", $0)
+                    }
                     + [errors])
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max()! }

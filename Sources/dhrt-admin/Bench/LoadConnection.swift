@@ -181,7 +181,9 @@ final class LoadConnection: ChannelInboundHandler {
         inFlight = nil
         let now = monotonicNanos()
         let success = (200..<300).contains(response.status) || response.status == 300
-        if flight.operation == .read, !config.blindUpdates, let causal = response.context { contexts[flight.key] = causal }
+        if flight.operation == .read, !config.blindUpdates, let causal = response.context {
+            contexts[flight.key] = causal
+        }
         progress.add(failed: !success)
         if let plan, flight.intended >= plan.measureFrom, plan.stopAt.map({ now <= $0 }) ?? true {
             measured += 1
