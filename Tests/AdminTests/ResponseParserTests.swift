@@ -26,9 +26,16 @@ import Testing
             + "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
         for cut in stride(from: 1, to: text.utf8.count, by: 7) {
             let bytes = Array(text.utf8)
-            let chunks = [String(decoding: bytes[..<cut], as: UTF8.self), String(decoding: bytes[cut...], as: UTF8.self)]
+            let chunks = [
+                String(decoding: bytes[..<cut], as: UTF8.self), String(decoding: bytes[cut...], as: UTF8.self),
+            ]
             #expect(try parseAll(chunks) == [.init(status: 503, closes: false), .init(status: 204, closes: true)])
         }
+    }
+
+    @Test func contextHeader_isKept() throws {
+        let responses = try parseAll(["HTTP/1.1 200 OK\r\nx-dhrt-context: AgECbjEB \r\nContent-Length: 1\r\n\r\nv"])
+        #expect(responses == [.init(status: 200, closes: false, context: Array("AgECbjEB".utf8))])
     }
 
     @Test func chunkedBody_isSkipped() throws {

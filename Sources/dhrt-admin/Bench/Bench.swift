@@ -75,6 +75,9 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Skip the load phase (the key space was written before).")
     var noLoad = false
 
+    @Flag(help: "Update without the causal context last read for the key (each such write adds a sibling).")
+    var blindUpdates = false
+
     func validate() throws {
         do {
             _ = try makeConfiguration()
@@ -123,13 +126,15 @@ struct Bench: AsyncParsableCommand {
             keys: keys, valueSize: valueSize, distribution: chosen, connections: connections, threads: threads,
             durationSeconds: seconds, ops: ops, rate: rate, warmupSeconds: try DurationText.seconds(warmup),
             rounds: rounds, jsonPath: json, plotPath: plot, collection: collection, seed: seed, load: !noLoad,
-            replicas: replicas)
+            replicas: replicas, blindUpdates: blindUpdates)
     }
 
     func run() async throws {
         let configuration = try makeConfiguration()
         var n = configuration.replicas ?? 3
-        if configuration.replicas == nil, let asked = await BenchSession.askReplicas(configuration.nodes[0]) { n = asked }
+        if configuration.replicas == nil, let asked = await BenchSession.askReplicas(configuration.nodes[0]) {
+            n = asked
+        }
         let session = BenchSession(configuration: configuration, n: n)
         let report = try await session.run()
         print(report.table())
@@ -166,4 +171,5 @@ struct BenchConfiguration: Sendable {
     var seed: UInt64
     var load: Bool
     var replicas: Int?
+    var blindUpdates: Bool
 }

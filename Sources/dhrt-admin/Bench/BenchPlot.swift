@@ -69,7 +69,8 @@ struct BenchPlot {
             for (point, value) in zip(points, result.latencyMs.points) {
                 out += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" ", point.0, point.1)
                 out += "fill=\"\(color)\">"
-                out += "<title>\(escape(result.setting)) \(value.label): \(Self.number(value.value)) ms</title></circle>\n"
+                out += "<title>\(escape(result.setting)) \(value.label): \(Self.number(value.value)) ms</title>"
+                out += "</circle>\n"
             }
             let legendY = frame.y + frame.h + 44 + Double(index / 3) * 18
             let legendX = frame.x + Double(index % 3) * 165

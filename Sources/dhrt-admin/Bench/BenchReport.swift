@@ -23,6 +23,7 @@ struct BenchReport: Codable {
         var seed: UInt64
         var startedAt: String
         var cores: Int
+        var blindUpdates: Bool
     }
 
     struct Result: Codable {
@@ -55,7 +56,7 @@ struct BenchReport: Codable {
             settings: configuration.settings.map(\.name), n: n, collection: configuration.collection,
             loadPhase: configuration.load, seed: configuration.seed,
             startedAt: ISO8601DateFormatter().string(from: started),
-            cores: ProcessInfo.processInfo.activeProcessorCount)
+            cores: ProcessInfo.processInfo.activeProcessorCount, blindUpdates: configuration.blindUpdates)
         results = settings.map { setting, stats in
             let reads = stats.latency[Operation.read.rawValue]
             let updates = stats.latency[Operation.update.rawValue]
@@ -94,7 +95,9 @@ struct BenchReport: Codable {
             let rw = "\(result.r.map(String.init) ?? "?")/\(result.w.map(String.init) ?? "?")"
             rows.append(
                 [result.setting, rw, Self.grouped(result.opsPerSec)]
-                    + [latency.p50, latency.p90, latency.p99, latency.p999, latency.max].map { String(format: "%.2f", $0) }
+                    + [latency.p50, latency.p90, latency.p99, latency.p999, latency.max].map {
+                        String(format: "%.2f", $0)
+                    }
                     + [errors])
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max()! }

@@ -39,7 +39,7 @@ final class BenchRunner {
                         seed: configuration.seed &+ UInt64(index) &* 0x9E37_79B9,
                         hostHeader: "\(target.host):\(target.port)", collection: configuration.collection,
                         keys: KeyChooser(configuration.distribution, keyCount: configuration.keys),
-                        valueSize: configuration.valueSize)
+                        valueSize: configuration.valueSize, blindUpdates: configuration.blindUpdates)
                     let channel: any Channel
                     do {
                         channel = try await ClientBootstrap(group: group)

@@ -13,10 +13,13 @@ final class LoadConnection: ChannelInboundHandler {
         var collection: String
         var keys: KeyChooser
         var valueSize: Int
+        /// Send updates without the causal context last read for the key (YCSB's blind update).
+        var blindUpdates: Bool
     }
 
     private struct InFlight {
         var operation: Operation
+        var key: Int
         var intended: UInt64
     }
 
@@ -31,6 +34,10 @@ final class LoadConnection: ChannelInboundHandler {
     private var plan: SlicePlan?
     private var readHead: [UInt8] = []
     private var writeHead: [UInt8] = []
+    private var writeTail: [UInt8] = []
+    /// The causal context last read per key: an update carries it, so it supersedes what was read instead of
+    /// adding a sibling, as a dhrt client should write.
+    private var contexts: [Int: [UInt8]] = [:]
     private var pathPrefix: [UInt8] = []
     private var stats = OperationStats()
     private var measured = 0
@@ -65,7 +72,8 @@ final class LoadConnection: ChannelInboundHandler {
         let host = " HTTP/1.1\r\nHost: \(config.hostHeader)\r\n"
         pathPrefix = Array("/v1/kv/\(config.collection)/user".utf8)
         readHead = Array((host + plan.readHeaders + "\r\n").utf8)
-        writeHead = Array((host + plan.writeHeaders + "Content-Length: \(value.count)\r\n\r\n").utf8) + value
+        writeHead = Array((host + plan.writeHeaders).utf8)
+        writeTail = Array("Content-Length: \(value.count)\r\n\r\n".utf8) + value
         if case .load(let first, _, _) = plan.mode { nextLoadKey = first }
         // Open loop: connections start at random points of their first interval, not all at once.
         nextIntended = monotonicNanos() + (plan.intervalNanos.map { rng.next() % max($0, 1) } ?? 0)
@@ -126,12 +134,23 @@ final class LoadConnection: ChannelInboundHandler {
             operation = workload.isRead(&rng) ? .read : .update
             key = config.keys.next(&rng)
         }
-        var buffer = context.channel.allocator.buffer(capacity: 64 + pathPrefix.count + writeHead.count)
+        var buffer = context.channel.allocator.buffer(
+            capacity: 128 + pathPrefix.count + writeHead.count + writeTail.count)
         buffer.writeStaticString(operation == .read ? "GET " : "PUT ")
         buffer.writeBytes(pathPrefix)
         buffer.writeDecimal(UInt64(FNV.hash64(Int64(key))))
-        buffer.writeBytes(operation == .read ? readHead : writeHead)
-        inFlight = InFlight(operation: operation, intended: intended)
+        if operation == .read {
+            buffer.writeBytes(readHead)
+        } else {
+            buffer.writeBytes(writeHead)
+            if let causal = contexts.removeValue(forKey: key) {
+                buffer.writeStaticString("X-Dhrt-Context: ")
+                buffer.writeBytes(causal)
+                buffer.writeStaticString("\r\n")
+            }
+            buffer.writeBytes(writeTail)
+        }
+        inFlight = InFlight(operation: operation, key: key, intended: intended)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
@@ -162,6 +181,9 @@ final class LoadConnection: ChannelInboundHandler {
         inFlight = nil
         let now = monotonicNanos()
         let success = (200..<300).contains(response.status) || response.status == 300
+        if flight.operation == .read, !config.blindUpdates, let causal = response.context {
+            contexts[flight.key] = causal
+        }
         progress.add(failed: !success)
         if let plan, flight.intended >= plan.measureFrom, plan.stopAt.map({ now <= $0 }) ?? true {
             measured += 1

@@ -8,6 +8,8 @@ struct ResponseParser {
     struct Response: Equatable {
         var status: Int
         var closes: Bool
+        /// The `X-Dhrt-Context` header, when the node sent one.
+        var context: [UInt8]? = nil
     }
 
     enum ParseError: Error { case malformed(String) }
@@ -21,6 +23,7 @@ struct ResponseParser {
     }
 
     private var state = State.head
+    private var context: [UInt8]?
 
     /// Consumes bytes of `buffer` and returns a response once one is complete (call again for the next).
     mutating func next(_ buffer: inout ByteBuffer) throws(ParseError) -> Response? {
@@ -32,13 +35,14 @@ struct ResponseParser {
                     return nil
                 }
                 let head = buffer.readSlice(length: end + 4)!
-                let (status, length, chunked, closes) = try parseHead(head)
+                let (status, length, chunked, closes, context) = try parseHead(head)
+                self.context = context
                 if chunked {
                     state = .chunkSize(status: status, closes: closes)
                 } else if let length, length > 0 {
                     state = .body(status: status, closes: closes, remaining: length)
                 } else {
-                    return Response(status: status, closes: closes)
+                    return Response(status: status, closes: closes, context: context)
                 }
             case .body(let status, let closes, let remaining):
                 let take = min(remaining, buffer.readableBytes)
@@ -48,7 +52,7 @@ struct ResponseParser {
                     return nil
                 }
                 state = .head
-                return Response(status: status, closes: closes)
+                return Response(status: status, closes: closes, context: context)
             case .chunkSize(let status, let closes):
                 guard let end = find(buffer, "\r\n") else { return nil }
                 let line = buffer.readString(length: end)!
@@ -73,14 +77,14 @@ struct ResponseParser {
                 buffer.moveReaderIndex(forwardBy: end + 2)
                 if end == 0 {
                     state = .head
-                    return Response(status: status, closes: closes)
+                    return Response(status: status, closes: closes, context: context)
                 }
             }
         }
     }
 
-    private func parseHead(_ head: ByteBuffer) throws(ParseError) -> (Int, Int?, Bool, Bool) {
-        try head.withUnsafeReadableBytes { bytes throws(ParseError) -> (Int, Int?, Bool, Bool) in
+    private func parseHead(_ head: ByteBuffer) throws(ParseError) -> (Int, Int?, Bool, Bool, [UInt8]?) {
+        try head.withUnsafeReadableBytes { bytes throws(ParseError) -> (Int, Int?, Bool, Bool, [UInt8]?) in
             guard bytes.count >= 12, bytes.starts(with: "HTTP/1.".utf8) else {
                 throw .malformed("not an HTTP/1.x response")
             }
@@ -92,6 +96,7 @@ struct ResponseParser {
             var length: Int?
             var chunked = false
             var closes = false
+            var context: [UInt8]?
             var lineStart = (bytes.firstIndex(of: 10) ?? bytes.count - 1) + 1
             while lineStart < bytes.count {
                 let lineEnd = bytes[lineStart...].firstIndex(of: 10) ?? bytes.count
@@ -114,9 +119,11 @@ struct ResponseParser {
                     chunked = Self.contains(value, "chunked")
                 } else if Self.equalsIgnoringCase(name, "connection") {
                     closes = Self.contains(value, "close")
+                } else if Self.equalsIgnoringCase(name, "x-dhrt-context") {
+                    context = value.filter { $0 != 32 && $0 != 13 && $0 != 9 }
                 }
             }
-            return (status, length, chunked, closes)
+            return (status, length, chunked, closes, context)
         }
     }
 

@@ -28,7 +28,8 @@ struct Workload: Equatable, Sendable, CustomStringConvertible {
         default: break
         }
         guard text.lowercased().hasPrefix("mixed:") else {
-            throw BenchOptionError("--workload must be a, b, c, put, get or mixed:R/W (e.g. mixed:80/20), got '\(text)'")
+            throw BenchOptionError(
+                "--workload must be a, b, c, put, get or mixed:R/W (e.g. mixed:80/20), got '\(text)'")
         }
         let parts = text.dropFirst("mixed:".count).replacingOccurrences(of: "%", with: "").split(separator: "/")
         guard parts.count == 2, let reads = Int(parts[0]), let writes = Int(parts[1]), reads >= 0, writes >= 0,

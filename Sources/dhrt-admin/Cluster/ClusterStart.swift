@@ -85,7 +85,9 @@ struct ClusterStart: AsyncParsableCommand {
     }
 
     /// Waits for health of `indices`, then for every node to list all members; fails naming the log to read.
-    static func waitReady(_ cluster: LocalCluster, layout: ClusterLayout, indices: [Int], seconds: Double) async throws {
+    static func waitReady(
+        _ cluster: LocalCluster, layout: ClusterLayout, indices: [Int], seconds: Double
+    ) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         for index in indices {
             let healthy = await Readiness.waitHealthy(

@@ -24,7 +24,9 @@ struct ClusterStatus: AsyncParsableCommand {
             var healthy = false
             if pid != nil, let response = try? await client.send(.GET, "/health") { healthy = response.isSuccess }
             var members = 0
-            if healthy, let status = try? await client.json("/v1/status") { members = Readiness.memberCount(in: status) }
+            if healthy, let status = try? await client.json("/v1/status") {
+                members = Readiness.memberCount(in: status)
+            }
             var row: [String: Any] = [
                 "name": layout.name(index), "url": layout.url(index), "running": pid != nil,
                 "healthy": healthy, "members": members,

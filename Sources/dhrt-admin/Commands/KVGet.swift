@@ -82,7 +82,9 @@ enum Siblings {
         let list: [Any]
         if let array = root as? [Any] {
             list = array
-        } else if let object = root as? [String: Any], let array = object["siblings"] as? [Any] ?? object["values"] as? [Any] {
+        } else if let object = root as? [String: Any],
+            let array = object["siblings"] as? [Any] ?? object["values"] as? [Any]
+        {
             list = array
         } else {
             return [body]

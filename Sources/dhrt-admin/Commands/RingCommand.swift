@@ -85,6 +85,7 @@ struct RingSummary {
             let owned = counts[name].map { "\($0) partitions" } ?? ""
             lines.append("  " + [name, state, address, owned].filter { !$0.isEmpty }.joined(separator: "  "))
         }
+        for warning in json["warnings"] as? [String] ?? [] { lines.append("warning: \(warning)") }
         if let pending = json["pending"] as? [Any], !pending.isEmpty {
             lines.append("pending transfers: \(pending.count)")
         }
