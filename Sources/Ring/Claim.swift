@@ -11,15 +11,13 @@ struct SpacingScore {
 
     /// Positions whose owner repeats within the next N-1 partitions.
     var windowViolations: Int {
-        let q = owners.count
         var violations = 0
-        for position in 0..<q {
+        for position in 0..<owners.count {
             for distance in 0..<reach where owners[wrap(position + distance + 1)] == owners[position] {
                 violations += 1
                 break
             }
         }
-        _ = q
         return violations
     }
 
@@ -93,18 +91,22 @@ extension Ring {
         newMembers.sort { $0.name < $1.name }
         let newIndex = newMembers.firstIndex { $0.name == member.name }!
         let owners = owners.map { Int($0) >= newIndex ? $0 + 1 : $0 }
-        return rebalanced(members: newMembers, owners: owners, leaving: nil)
+        let claimed = rebalanced(members: newMembers, owners: owners, leaving: nil)
+        return Ring(
+            epoch: epoch + 1, partitioner: partitioner, replicas: replicas, members: newMembers, owners: claimed,
+            pending: [])
     }
 
     /// The ring without `name`: only the leaver's partitions move, to the members below their new share.
     public func removing(_ name: String) throws(RingError) -> Ring {
         guard let leaver = index(of: name) else { throw RingError.unknownMember(name) }
         guard members.count > 1 else { throw RingError.lastMemberCannotLeave(name) }
-        var moved = rebalanced(members: members, owners: owners, leaving: leaver)
-        moved.members.remove(at: leaver)
-        moved.owners = moved.owners.map { $0 > UInt16(leaver) ? $0 - 1 : $0 }
-        moved.rebuildPreferenceTable()
-        return moved
+        var remaining = members
+        remaining.remove(at: leaver)
+        let claimed = rebalanced(members: members, owners: owners, leaving: leaver)
+        return Ring(
+            epoch: epoch + 1, partitioner: partitioner, replicas: replicas, members: remaining,
+            owners: claimed.map { $0 > UInt16(leaver) ? $0 - 1 : $0 }, pending: [])
     }
 
     /// The ring with a member's state changed (no ownership moves).
@@ -116,10 +118,10 @@ extension Ring {
         return ring
     }
 
-    /// Moves partitions from members above their share to members below it; `leaving` gets share 0.
+    /// The owners after moving partitions from members above their share to those below it; `leaving` gets 0.
     /// Each move picks the (partition, receiver) that adds the fewest close pairs of one owner, then of
     /// one zone, and among equals the partition farthest from the receiver's others (so it spreads out).
-    func rebalanced(members: [Member], owners: [UInt16], leaving: Int?) -> Ring {
+    func rebalanced(members: [Member], owners: [UInt16], leaving: Int?) -> [UInt16] {
         let q = owners.count
         var counts = [Int](repeating: 0, count: members.count)
         for owner in owners { counts[Int(owner)] += 1 }
@@ -151,9 +153,7 @@ extension Ring {
             score.owners[move.partition] = move.receiver
             positions[move.receiver].insert(move.partition)
         }
-        return Ring(
-            epoch: epoch + 1, partitioner: partitioner, replicas: replicas, members: members,
-            owners: score.owners.map { UInt16($0) }, pending: [])
+        return score.owners.map { UInt16($0) }
     }
 
     /// Each member's share of Q: ⌊Q/S⌋, plus one for the Q mod S members that own most now (ties by name).
