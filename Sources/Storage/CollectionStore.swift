@@ -14,6 +14,8 @@ final class CollectionStore: Sendable {
     let logger: Logger
     let state: Mutex<CollectionState>
     let corruptReads = Atomic<Int>(0)
+    /// The append position known durable (every byte appended before it has been fsynced).
+    let durableBytes = Atomic<UInt64>(0)
 
     static let flushThreshold = 1 << 20
 
@@ -158,8 +160,12 @@ final class CollectionStore: Sendable {
             return (s.active?.file, s.appendedBytes)
         }
         try file?.sync()
+        _ = durableBytes.max(position, ordering: .releasing)
         return position
     }
+
+    /// The append position a write must wait for to be durable (everything appended so far).
+    var appendPosition: UInt64 { state.withLock { $0.appendedBytes } }
 
     // MARK: Reading
 

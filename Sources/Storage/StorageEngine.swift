@@ -28,8 +28,8 @@ public final class StorageEngine: Sendable {
         self.partitioner = partitioner
         self.logger = logger
         self.registry = Mutex(Registry(collections: collections))
-        if options.directory != nil, options.sync == .group {
-            let committer = GroupCommitter()
+        if options.directory != nil, options.sync != .none {
+            let committer = GroupCommitter(perWrite: options.sync == .always)
             committer.start()
             self.committer = committer
         } else {
@@ -127,6 +127,12 @@ public final class StorageEngine: Sendable {
         return try store(collection)?.read(key: key, metaOnly: false)
     }
 
+    /// `get` for callers on an event loop: the keydir look-up and one positional read, no suspension.
+    public func getNow(collection: String, key: [UInt8]) throws -> StoredRecord? {
+        try validate(key: key)
+        return try store(collection)?.read(key: key, metaOnly: false)
+    }
+
     /// Like `get`, with an empty value: versions without reading values.
     nonisolated(nonsending) public func getMeta(collection: String, key: [UInt8]) async throws -> StoredRecord? {
         try validate(key: key)
@@ -188,8 +194,37 @@ public final class StorageEngine: Sendable {
             case .tombstone(let meta): try validate(meta: meta, value: [])
             }
         }
-        if mutation != nil { try await awaitDurable(store) }
+        // Even an unchanged record may rest on bytes another writer appended but has not yet synced.
+        try await awaitDurable(store)
         return mutation
+    }
+
+    /// `update` without the wait: applies the mutation under the collection's lock and returns it with the
+    /// point a caller MUST see durable (`whenDurable`) before acknowledging the state it observed, written or not.
+    public func apply(
+        collection: String, key: [UInt8], _ transform: (StoredRecord?) throws -> Mutation?
+    ) throws -> (mutation: Mutation?, durable: DurablePoint) {
+        try validate(key: key)
+        let store = try storeCreating(collection)
+        let (mutation, position) = try store.update(key: key, transform) { (mutation) throws(StorageError) in
+            switch mutation {
+            case .put(let meta, let value): try validate(meta: meta, value: value)
+            case .tombstone(let meta): try validate(meta: meta, value: [])
+            }
+        }
+        return (mutation, DurablePoint(store: store, position: position))
+    }
+
+    /// Calls `done` once `point` is durable per the sync policy: at once (on the calling thread) when it
+    /// already is or the policy is `none`, else from the flusher, on `executor` if given.
+    public func whenDurable(
+        _ point: DurablePoint, on executor: (any CompletionExecutor)?, _ done: @escaping DurabilityCallback
+    ) {
+        guard let committer, point.store.durableBytes.load(ordering: .acquiring) < point.position else {
+            done(.success(()))
+            return
+        }
+        committer.whenDurable(point.store, position: point.position, on: executor, done)
     }
 
     /// Forgets every key of a partition (after it moved to another node). The drop is durable at return; merge
@@ -203,8 +238,9 @@ public final class StorageEngine: Sendable {
         guard options.directory != nil else { return }
         switch options.sync {
         case .none: return
-        case .always: _ = try store.syncNow()
-        case .group: try await committer!.waitDurable(store)
+        case .always, .group:
+            guard store.durableBytes.load(ordering: .acquiring) < store.appendPosition else { return }
+            try await committer!.waitDurable(store)
         }
     }
 
@@ -262,4 +298,10 @@ public final class StorageEngine: Sendable {
             return r.collections.keys.sorted().map { r.collections[$0]! }
         }
     }
+}
+
+/// An append position of one collection that a caller waits to be durable (`StorageEngine.whenDurable`).
+public struct DurablePoint: Sendable {
+    let store: CollectionStore
+    let position: UInt64
 }

@@ -6,7 +6,8 @@ struct DrainConnectionEvent: Sendable {}
 
 /// Serves the request frames of one inbound connection; lives on the channel's event loop.
 ///
-/// Each request runs the handler in its own task, so replies leave in completion order. At most
+/// Each request goes to the responder on the event loop, which answers at once or later from any thread (an
+/// async handler runs in its own task); replies leave in completion order. At most
 /// `maxInFlight` handlers run per connection; beyond that, frames already decoded wait here and the
 /// handler holds back `read()` so TCP pushes back on the peer. Reads are also held while the channel
 /// is not writable, so a peer that stops reading replies cannot make the server buffer without bound.
@@ -16,7 +17,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     typealias OutboundIn = Frame
     typealias OutboundOut = Frame
 
-    private let handler: WireServer.Handler
+    private let serve: Serve
     private let maxInFlight: Int
     private let maxPayloadSize: Int
     private var logger: Logger
@@ -34,8 +35,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// Completes when everything written so far has reached the socket; writes complete in order.
     private var lastWrite: EventLoopFuture<Void>?
 
-    init(handler: @escaping WireServer.Handler, maxInFlight: Int, maxPayloadSize: Int, logger: Logger) {
-        self.handler = handler
+    /// How requests are answered: by a responder on the event loop, or by an async handler in a task each.
+    enum Serve {
+        case respond(WireServer.Responder)
+        case task(WireServer.Handler)
+    }
+
+    convenience init(handler: @escaping WireServer.Handler, maxInFlight: Int, maxPayloadSize: Int, logger: Logger) {
+        self.init(serve: .task(handler), maxInFlight: maxInFlight, maxPayloadSize: maxPayloadSize, logger: logger)
+    }
+
+    init(serve: Serve, maxInFlight: Int, maxPayloadSize: Int, logger: Logger) {
+        self.serve = serve
         self.maxInFlight = maxInFlight
         self.maxPayloadSize = maxPayloadSize
         self.logger = logger
@@ -119,11 +130,25 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func start(_ request: Frame, context: ChannelHandlerContext) {
         self.inFlight += 1
-        let handler = self.handler
         let eventLoop = context.eventLoop
         let this = NIOLoopBound(self, eventLoop: eventLoop)
         let key = self.nextTaskKey
         self.nextTaskKey &+= 1
+        let handler: WireServer.Handler
+        switch self.serve {
+        case .respond(let responder):
+            let requestId = request.requestId
+            responder(request, eventLoop) { response in
+                if eventLoop.inEventLoop {
+                    this.value.finish(taskKey: key, requestId: requestId, response: response)
+                } else {
+                    eventLoop.execute { this.value.finish(taskKey: key, requestId: requestId, response: response) }
+                }
+            }
+            return
+        case .task(let async):
+            handler = async
+        }
         // `finish` runs on this event loop, so it always finds the task registered below.
         self.running[key] = Task {
             let response = await handler(request)

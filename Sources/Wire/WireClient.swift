@@ -81,6 +81,48 @@ public final class WireClient: Sendable {
         }
     }
 
+    /// Sends a request without suspending: the reply (or a ``WireError``) completes the returned future, on the
+    /// connection's event loop. The same errors as ``request(type:payload:timeout:)``, cancellation aside.
+    /// Called on the connection's event loop, the request is written at once, without a hop.
+    public func submit(type: UInt8, payload: ByteBuffer, deadline: NIODeadline) -> EventLoopFuture<Frame> {
+        guard payload.readableBytes <= self.configuration.maxPayloadSize else {
+            return self.group.any().makeFailedFuture(
+                WireError.payloadTooLarge(size: payload.readableBytes, limit: self.configuration.maxPayloadSize))
+        }
+        let (step, requestId) = self.shared.withLockedValue { shared -> (Step, UInt64) in
+            defer { shared.nextRequestId &+= 1 }
+            return (self.nextStep(&shared), shared.nextRequestId)
+        }
+        let request = Frame(type: type, flags: 0, requestId: requestId, payload: payload)
+        switch step {
+        case .use(let connection):
+            return Self.submit(request, on: connection, deadline: deadline)
+        case .fail(let error):
+            return self.group.any().makeFailedFuture(error)
+        case .wait(let pending):
+            return Self.bounded(pending, until: deadline).flatMap { Self.submit(request, on: $0, deadline: deadline) }
+        case .connect(let promise):
+            self.connect(completing: promise)
+            return Self.bounded(promise.futureResult, until: deadline).flatMap {
+                Self.submit(request, on: $0, deadline: deadline)
+            }
+        }
+    }
+
+    private static func submit(_ request: Frame, on connection: Connection, deadline: NIODeadline)
+        -> EventLoopFuture<Frame>
+    {
+        let eventLoop = connection.channel.eventLoop
+        let reply = eventLoop.makePromise(of: Frame.self)
+        let handler = connection.handler
+        if eventLoop.inEventLoop {
+            handler.value.submit(request, promise: reply, deadline: deadline)
+        } else {
+            eventLoop.execute { handler.value.submit(request, promise: reply, deadline: deadline) }
+        }
+        return reply.futureResult
+    }
+
     /// Fails outstanding requests with ``WireError/shutdown``, closes the connection and refuses new requests.
     public func shutdown() async {
         let previous = self.shared.withLockedValue { shared in
@@ -110,27 +152,7 @@ public final class WireClient: Sendable {
 
     /// The current connection, or one being made, honouring the backoff after failures.
     private func connection(deadline: NIODeadline) async throws -> Connection {
-        let step = self.shared.withLockedValue { shared -> Step in
-            switch shared.state {
-            case .connected(let connection) where connection.channel.isActive:
-                return .use(connection)
-            case .connected:
-                // Closed, and its close callback has not run yet: reconnect now.
-                let promise = self.group.any().makePromise(of: Connection.self)
-                shared.state = .connecting(promise.futureResult, failures: 0)
-                return .connect(promise)
-            case .connecting(let future, _):
-                return .wait(future)
-            case .idle(_, let retryAt?) where retryAt > .now():
-                return .fail(.unreachable)
-            case .idle(let failures, _):
-                let promise = self.group.any().makePromise(of: Connection.self)
-                shared.state = .connecting(promise.futureResult, failures: failures)
-                return .connect(promise)
-            case .shutDown:
-                return .fail(.shutdown)
-            }
-        }
+        let step = self.shared.withLockedValue { self.nextStep(&$0) }
         let future: EventLoopFuture<Connection>
         switch step {
         case .use(let connection):
@@ -146,11 +168,40 @@ public final class WireClient: Sendable {
         return try await Self.wait(for: future, until: deadline)
     }
 
+    /// What a request does next, under the lock: use, wait for or start a connection, or fail fast.
+    private func nextStep(_ shared: inout Shared) -> Step {
+        switch shared.state {
+        case .connected(let connection) where connection.channel.isActive:
+            return .use(connection)
+        case .connected:
+            // Closed, and its close callback has not run yet: reconnect now.
+            let promise = self.group.any().makePromise(of: Connection.self)
+            shared.state = .connecting(promise.futureResult, failures: 0)
+            return .connect(promise)
+        case .connecting(let future, _):
+            return .wait(future)
+        case .idle(_, let retryAt?) where retryAt > .now():
+            return .fail(.unreachable)
+        case .idle(let failures, _):
+            let promise = self.group.any().makePromise(of: Connection.self)
+            shared.state = .connecting(promise.futureResult, failures: failures)
+            return .connect(promise)
+        case .shutDown:
+            return .fail(.shutdown)
+        }
+    }
+
     /// Waits for a shared connect without letting it outlast this request's deadline.
     private static func wait(
         for future: EventLoopFuture<Connection>,
         until deadline: NIODeadline
     ) async throws -> Connection {
+        try await bounded(future, until: deadline).get()
+    }
+
+    private static func bounded(
+        _ future: EventLoopFuture<Connection>, until deadline: NIODeadline
+    ) -> EventLoopFuture<Connection> {
         let eventLoop = future.eventLoop
         let bounded = eventLoop.makePromise(of: Connection.self)
         let timeout = eventLoop.scheduleTask(deadline: deadline) { bounded.fail(WireError.timeout) }
@@ -158,7 +209,7 @@ public final class WireClient: Sendable {
             timeout.cancel()
             bounded.completeWith(result)
         }
-        return try await bounded.futureResult.get()
+        return bounded.futureResult
     }
 
     private func connect(completing promise: EventLoopPromise<Connection>) {

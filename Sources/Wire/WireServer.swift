@@ -15,6 +15,9 @@ public final class WireServer: Service, Sendable {
     /// Answers one request. The returned frame supplies type, payload and optionally ``FrameFlag/error``;
     /// the server sets ``FrameFlag/response`` and the request's id.
     public typealias Handler = @Sendable (Frame) async -> Frame
+    /// Answers one request on the connection's event loop (given) without a task: it MUST call `reply` exactly once,
+    /// at once or later, from any thread. Work that blocks belongs elsewhere, with `reply` called when done.
+    public typealias Responder = @Sendable (Frame, any EventLoop, _ reply: @escaping @Sendable (Frame) -> Void) -> Void
 
     /// The host the server binds.
     public let host: String
@@ -22,7 +25,7 @@ public final class WireServer: Service, Sendable {
     private let configuration: WireServerConfiguration
     private let group: any EventLoopGroup
     private let logger: Logger
-    private let handler: Handler
+    private let serve: ServerConnectionHandler.Serve
 
     private enum State {
         case idle
@@ -43,7 +46,7 @@ public final class WireServer: Service, Sendable {
     private let finished: EventLoopPromise<Void>
 
     /// Creates a server that will listen on `host:port`; port 0 picks a free port (see ``port``).
-    public init(
+    public convenience init(
         host: String,
         port: Int,
         configuration: WireServerConfiguration = .init(),
@@ -51,12 +54,35 @@ public final class WireServer: Service, Sendable {
         logger: Logger,
         handler: @escaping Handler
     ) {
+        self.init(
+            host: host, port: port, configuration: configuration, group: group, logger: logger,
+            serve: .task(handler))
+    }
+
+    /// Creates a server whose requests are answered on the event loop by `responder` (see ``Responder``).
+    public convenience init(
+        host: String,
+        port: Int,
+        configuration: WireServerConfiguration = .init(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger,
+        responder: @escaping Responder
+    ) {
+        self.init(
+            host: host, port: port, configuration: configuration, group: group, logger: logger,
+            serve: .respond(responder))
+    }
+
+    private init(
+        host: String, port: Int, configuration: WireServerConfiguration, group: any EventLoopGroup, logger: Logger,
+        serve: ServerConnectionHandler.Serve
+    ) {
         self.host = host
         self.requestedPort = port
         self.configuration = configuration
         self.group = group
         self.logger = logger
-        self.handler = handler
+        self.serve = serve
         self.finished = group.any().makePromise(of: Void.self)
     }
 
@@ -176,7 +202,7 @@ public final class WireServer: Service, Sendable {
 
     private func bootstrap() -> ServerBootstrap {
         let configuration = self.configuration
-        let handler = self.handler
+        let serve = self.serve
         let logger = self.logger
         return ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: Int32(clamping: configuration.backlog))
@@ -191,7 +217,7 @@ public final class WireServer: Service, Sendable {
                         ByteToMessageHandler(FrameDecoder(maxPayloadSize: configuration.maxPayloadSize)),
                         MessageToByteHandler(FrameEncoder(maxPayloadSize: configuration.maxPayloadSize)),
                         ServerConnectionHandler(
-                            handler: handler,
+                            serve: serve,
                             maxInFlight: configuration.maxInFlightPerConnection,
                             maxPayloadSize: configuration.maxPayloadSize,
                             logger: logger

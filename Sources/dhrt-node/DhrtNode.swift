@@ -1,7 +1,23 @@
 import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Starts `dhrt-node` with NIO's event loops as Swift concurrency's global executor: HTTP handlers, replica
+/// calls and their callbacks then share the same two threads, without hops to a separate cooperative pool.
+@main
+enum DhrtNodeMain {
+    static func main() async {
+        // The loop count is fixed before the group starts: DHRT_EVENT_LOOPS overrides one per core.
+        if let text = ProcessInfo.processInfo.environment["DHRT_EVENT_LOOPS"], let loops = Int(text), loops > 0 {
+            NIOSingletons.groupLoopCountSuggestion = loops
+        }
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await DhrtNode.main()
+    }
+}
 
 /// `dhrt-node`: one storage node of a dhrt cluster.
-@main
 struct DhrtNode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dhrt-node",
@@ -39,6 +55,11 @@ struct DhrtNode: AsyncParsableCommand {
     @Option(name: .customLong("timeout-ms"), help: "Per-request replica timeout in milliseconds (default 2000).")
     var timeoutMilliseconds: Int?
 
+    @Option(
+        name: .customLong("read-repair-chance"),
+        help: "Share of reads (0-1) that ask every replica, not only R, for read repair (default 0.1).")
+    var readRepairChance: Double?
+
     @Option(help: "TOML file with any of the options above.")
     var config: String?
 
@@ -57,7 +78,8 @@ struct DhrtNode: AsyncParsableCommand {
         ConfigValues(
             name: name, dataDirectory: dataDirectory, http: http, cluster: cluster,
             seeds: seeds.isEmpty ? nil : seeds, partitions: partitions, replicas: replicas,
-            memory: memory ? true : nil, sync: sync, timeoutMilliseconds: timeoutMilliseconds
+            memory: memory ? true : nil, sync: sync, timeoutMilliseconds: timeoutMilliseconds,
+            readRepairChance: readRepairChance
         )
     }
 }

@@ -1,18 +1,22 @@
 /// Coordinates one client read, sans IO, including the read-repair decision.
 ///
 /// Flow (the node drives it):
-/// 1. `start()` → `.fetch(from:)` naming every replica (the node reads its own copy locally) and
-///    `.scheduleTimeout(at:)`.
+/// 1. `start()` → `.fetch(from:)` naming the first `fanout` replicas of the preference order (the node puts
+///    its own copy first and the fastest peers next), `.scheduleTimeout(at:)`, and, while replicas remain
+///    unasked, `.scheduleSpeculation(after:)`. A failure, or the speculation timer firing before the reply, asks
+///    the next unasked replica, so one slow or dead replica neither fails nor stalls the read.
 /// 2. Each answer goes to `onReply(from:_:)`: the replica's object (tombstones included), `.notFound`, or
 ///    `.failure`. Once `r` replicas answered (failures do not count) one `.reply(.success(_:))` carries the
 ///    merge (`sync`) of every answer so far; it fails once `r` can no longer be reached or at the deadline.
-/// 3. The machine keeps collecting until every replica answered or the deadline passed, then emits
+/// 3. The machine keeps collecting until every replica asked answered or the deadline passed, then emits
 ///    `.repair(to:object:)` once, naming the replicas that answered with something older than the final merge
 ///    (a `.notFound` included, failures and silent replicas excluded), and is finished. The node sends the
 ///    object to them in the background (they `ReplicaStore.merge` it).
 ///
 /// The reply's `stale` list names replicas already known to need repair when the reply left; each of them is
 /// in the final `.repair` too, because the merge only grows. The node reports it as `X-Dhrt-Repaired`.
+/// Replicas never asked are never repaired by this read: asking fewer than all is the trade of speed for
+/// repair coverage that `fanout` makes (the node asks every replica on a sampled share of reads).
 public struct QuorumRead: Sendable {
     /// A replica's answer to a fetch.
     public enum Reply: Hashable, Sendable {
@@ -30,6 +34,8 @@ public struct QuorumRead: Sendable {
         case fetch(from: [String])
         /// Call `onTimeout(now:)` at this instant (nanoseconds on the node's monotonic clock).
         case scheduleTimeout(at: UInt64)
+        /// Call `onSpeculation()` after this many nanoseconds: an asked replica is slower than usual by then.
+        case scheduleSpeculation(after: UInt64)
         /// Answer the client. Emitted exactly once.
         case reply(Outcome)
         /// Send `object` to each named replica, which merges it in. Emitted at most once, when finished.
@@ -54,6 +60,10 @@ public struct QuorumRead: Sendable {
     public let deadline: UInt64
     /// How the collection reconciles concurrent writes.
     public let resolution: ConflictResolution
+    /// Replicas asked at the start (at least `r`); the rest are asked only on failure or speculation.
+    public let fanout: Int
+    /// How long after a fetch the next unasked replica is asked if the reply is still missing; nil never.
+    public let speculationDelay: UInt64?
 
     /// Every answer received, by replica.
     public private(set) var replies: [String: Reply] = [:]
@@ -67,6 +77,8 @@ public struct QuorumRead: Sendable {
     public private(set) var isFinished = false
     /// Replicas named in the final `.repair` action.
     public private(set) var repaired: [String] = []
+    /// Replicas asked so far, in order.
+    public private(set) var asked: [String] = []
     private var started = false
 
     /// Creates the machine; nothing happens until `start()`.
@@ -74,22 +86,31 @@ public struct QuorumRead: Sendable {
     ///   - replicas: The key's preference list (distinct names).
     ///   - r: Answers required (from `Quorums.resolve`), at least 1.
     ///   - deadline: Monotonic nanoseconds after which `onTimeout` ends the read.
+    ///   - fanout: Replicas to ask at once, raised to `r`; nil asks every replica (full read repair).
+    ///   - speculationDelay: Nanoseconds to wait for an asked replica before asking one more; nil never.
     public init(
         requestID: UInt64,
         replicas: [String],
         r: Int,
         deadline: UInt64,
-        resolution: ConflictResolution = .siblings
+        resolution: ConflictResolution = .siblings,
+        fanout: Int? = nil,
+        speculationDelay: UInt64? = nil
     ) {
         self.requestID = requestID
         self.replicas = replicas
         self.r = max(1, r)
         self.deadline = deadline
         self.resolution = resolution
+        self.fanout = min(replicas.count, max(self.r, fanout ?? replicas.count))
+        self.speculationDelay = speculationDelay
     }
 
-    /// Replicas that have not answered yet.
-    public var pending: [String] { replicas.filter { replies[$0] == nil } }
+    /// Replicas asked that have not answered yet.
+    public var pending: [String] { asked.filter { replies[$0] == nil } }
+
+    /// Replicas not asked yet, in preference order.
+    public var unasked: [String] { replicas.filter { !asked.contains($0) } }
 
     /// Begins the read. An `r` larger than the preference list fails at once, without fetching.
     public mutating func start() -> [Action] {
@@ -102,13 +123,31 @@ public struct QuorumRead: Sendable {
                 .reply(.failure(.notEnoughReplicas(required: r, replicas: replicas.count, answered: [], failed: [:])))
             ]
         }
-        return [.fetch(from: replicas), .scheduleTimeout(at: deadline)]
+        asked = Array(replicas.prefix(fanout))
+        var actions: [Action] = [.fetch(from: asked), .scheduleTimeout(at: deadline)]
+        if let delay = speculationDelay, asked.count < replicas.count {
+            actions.append(.scheduleSpeculation(after: delay))
+        }
+        return actions
+    }
+
+    /// The speculation timer fired: with the reply still missing, ask the next unasked replica and arm the
+    /// timer again while others remain.
+    public mutating func onSpeculation() -> [Action] {
+        guard started, !hasReplied, !isFinished, let delay = speculationDelay, let next = unasked.first else {
+            return []
+        }
+        asked.append(next)
+        var actions: [Action] = [.fetch(from: [next])]
+        if !unasked.isEmpty { actions.append(.scheduleSpeculation(after: delay)) }
+        return actions
     }
 
     /// A replica answered. Duplicates and unknown names are ignored.
     public mutating func onReply(from replica: String, _ reply: Reply) -> [Action] {
-        guard started, !isFinished, replicas.contains(replica), replies[replica] == nil else { return [] }
+        guard started, !isFinished, asked.contains(replica), replies[replica] == nil else { return [] }
         replies[replica] = reply
+        var actions: [Action] = []
         switch reply {
         case .object(let object):
             merged.merge(object, resolution: resolution)
@@ -116,9 +155,13 @@ public struct QuorumRead: Sendable {
         case .notFound:
             answered.append(replica)
         case .failure:
-            break
+            // Keep `r` within reach: a failed replica is replaced by the next unasked one.
+            if !hasReplied, let next = unasked.first {
+                asked.append(next)
+                actions.append(.fetch(from: [next]))
+            }
         }
-        var actions = decide()
+        actions += decide()
         if pending.isEmpty { actions += finish() }
         return actions
     }
@@ -140,7 +183,7 @@ public struct QuorumRead: Sendable {
             hasReplied = true
             return [.reply(.success(ReadResult(object: merged, answered: answered, stale: staleReplicas())))]
         }
-        if answered.count + pending.count < r {
+        if answered.count + pending.count + unasked.count < r {
             hasReplied = true
             let failure = ReadFailure.notEnoughReplicas(
                 required: r,

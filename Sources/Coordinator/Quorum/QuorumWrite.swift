@@ -2,10 +2,12 @@
 ///
 /// Flow (the node drives it):
 /// 1. `start()` → `.storeLocally` and `.scheduleTimeout(at:)`. The node applies the client write to its own
-///    stored copy atomically (`ReplicaStore.coordinate`), then calls `onLocalStored(_:)` with the resulting
-///    object, or `onLocalFailure(reason:)`.
-/// 2. `onLocalStored` → `.send(to:object:)` naming the other replicas; the node sends the object to each (they
-///    `ReplicaStore.merge` it) and reports `onAck(from:)` / `onFailure(from:reason:)`.
+///    stored copy atomically (`ReplicaStore.coordinate`) and appends it, then calls `onLocalApplied(_:)` with
+///    the resulting object (or `onLocalFailure(reason:)`), and `onLocalDurable()` once its append is durable.
+///    `onLocalStored(_:)` is both at once.
+/// 2. `onLocalApplied` → `.send(to:object:)` naming the other replicas, so that they store in parallel with the
+///    local fsync; the node sends the object to each (they `ReplicaStore.merge` it) and reports `onAck(from:)` /
+///    `onFailure(from:reason:)`. The coordinator counts towards `w` only once durable.
 /// 3. Exactly one `.reply(_:)` comes out over the machine's life: success once `w` replicas (the local store
 ///    included) stored the object, failure once `w` can no longer be reached or at the deadline.
 ///    Late acknowledgements are still recorded (`acked`) but never produce a second reply.
@@ -46,7 +48,7 @@ public struct QuorumWrite: Sendable {
     /// When the write gives up, on the node's monotonic clock.
     public let deadline: UInt64
 
-    /// Replicas that stored the object, in the order they answered, late ones included.
+    /// Replicas that stored the object durably, in the order they answered, late ones included.
     public private(set) var acked: [String] = []
     /// Replicas that reported a failure, with the reason.
     public private(set) var failed: [String: String] = [:]
@@ -102,21 +104,33 @@ public struct QuorumWrite: Sendable {
         return [.storeLocally, .scheduleTimeout(at: deadline)]
     }
 
-    /// The local store succeeded with `object` (the result of applying the client write).
+    /// The local store succeeded with `object` and is durable: `onLocalApplied` then `onLocalDurable`.
     public mutating func onLocalStored(_ object: VersionedObject) -> [Action] {
-        guard started, self.object == nil, failed[coordinator] == nil, !hasTimedOut else { return [] }
-        self.object = object
-        acked.append(coordinator)
-        let others = replicas.filter { $0 != coordinator }
-        var actions: [Action] = others.isEmpty ? [] : [.send(to: others, object: object)]
-        actions += decide()
-        return actions
+        let applied = onLocalApplied(object)
+        return applied + onLocalDurable()
     }
 
-    /// The local store failed (disk error, precondition failure, ...): nothing is sent, the write fails.
+    /// The client write was applied locally (appended, not yet durable) with `object` as the result.
+    public mutating func onLocalApplied(_ object: VersionedObject) -> [Action] {
+        guard started, self.object == nil, failed[coordinator] == nil, !hasTimedOut else { return [] }
+        self.object = object
+        let others = replicas.filter { $0 != coordinator }
+        return others.isEmpty ? [] : [.send(to: others, object: object)]
+    }
+
+    /// The local append is durable: the coordinator's own acknowledgement.
+    public mutating func onLocalDurable() -> [Action] {
+        guard object != nil, pending.contains(coordinator) else { return [] }
+        acked.append(coordinator)
+        return decide()
+    }
+
+    /// The local store failed (disk error, precondition failure, ...). Before `onLocalApplied` nothing was sent
+    /// and the write fails; afterwards (the fsync failed) the coordinator counts as a failed replica.
     public mutating func onLocalFailure(reason: String) -> [Action] {
-        guard started, object == nil, failed[coordinator] == nil else { return [] }
+        guard started, failed[coordinator] == nil, !acked.contains(coordinator) else { return [] }
         failed[coordinator] = reason
+        if object != nil { return decide() }
         guard !hasReplied else { return [] }
         hasReplied = true
         return [.reply(.failure(.localStoreFailed(reason: reason)))]

@@ -6,9 +6,51 @@ import Wire
 
 /// Answers the inter-node messages of one node: membership, replica reads and merges, forwarded writes.
 ///
+/// Replica reads and merges are answered on the connection's event loop, without a task: a read from the
+/// keydir and the record, a merge appended under the collection lock and answered when group commit reports
+/// it durable. The rest (membership, forwarded writes, listing, drops) is rare and runs in a task.
 /// A payload that does not decode is answered with an error frame and logged; it never reaches storage.
 struct InterNodeHandler: Sendable {
     let node: Node
+
+    /// The wire server's responder.
+    func respond(_ frame: Frame, on loop: any EventLoop, reply: @escaping @Sendable (Frame) -> Void) {
+        switch MessageType(rawValue: frame.type) {
+        case .replicaGet:
+            reply(answer(frame) { try replicaGet(ReplicaGet.decode(frame.payload)) })
+        case .replicaPut:
+            do {
+                let request = try ReplicaPut.decode(frame.payload)
+                let durable = try replicaPut(request)
+                node.storage.whenDurable(durable, on: node.executors.executor(for: loop)) { result in
+                    switch result {
+                    case .success: reply(.reply(ReplicaPutReply()))
+                    case .failure(let error): reply(answer(frame) { throw error })
+                    }
+                }
+            } catch {
+                reply(answer(frame) { throw error })
+            }
+        default:
+            Task { reply(await handle(frame)) }
+        }
+    }
+
+    /// The reply frame for `body`'s result: its frame, or the error frame its error maps to.
+    private func answer(_ frame: Frame, _ body: () throws -> Frame) -> Frame {
+        do {
+            return try body()
+        } catch let error as MessageDecodingError {
+            node.logger.warning(
+                "malformed inter-node message", metadata: ["type": "\(frame.type)", "error": "\(error)"])
+            return .error(type: frame.type, code: "bad_message", detail: error.description)
+        } catch let error as ErrorReply {
+            return .error(type: frame.type, code: error.code, detail: error.detail)
+        } catch {
+            node.logger.error("inter-node request failed", metadata: ["type": "\(frame.type)", "error": "\(error)"])
+            return .error(type: frame.type, code: "failed", detail: "\(error)")
+        }
+    }
 
     func handle(_ frame: Frame) async -> Frame {
         guard let type = MessageType(rawValue: frame.type) else {
@@ -18,8 +60,13 @@ struct InterNodeHandler: Sendable {
         do {
             switch type {
             case .hello: return try hello(Hello.decode(frame.payload))
-            case .replicaGet: return try await replicaGet(ReplicaGet.decode(frame.payload))
-            case .replicaPut: return try await replicaPut(ReplicaPut.decode(frame.payload))
+            case .replicaGet: return try replicaGet(ReplicaGet.decode(frame.payload))
+            case .replicaPut:
+                let durable = try replicaPut(ReplicaPut.decode(frame.payload))
+                try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                    node.storage.whenDurable(durable, on: nil) { done.resume(with: $0) }
+                }
+                return .reply(ReplicaPutReply())
             case .coordinatePut: return try await coordinatePut(CoordinatePut.decode(frame.payload))
             case .listKeys: return try await listKeys(ListKeys.decode(frame.payload))
             case .dropCollection: return try await dropCollection(DropCollection.decode(frame.payload))
@@ -58,20 +105,24 @@ struct InterNodeHandler: Sendable {
         return .reply(HelloReply(members: [cluster.local] + others))
     }
 
-    private func replicaGet(_ request: ReplicaGet) async throws -> Frame {
-        let object = try await node.replica.get(collection: request.collection, key: request.key)
-        return .reply(ReplicaGetReply(object: object.isEmpty ? nil : object.encoded()))
+    /// The stored record's object bytes as they are: a live record's value and a tombstone's meta are both
+    /// the object's full encoding (`StoredForm`), so nothing is decoded or encoded again.
+    private func replicaGet(_ request: ReplicaGet) throws -> Frame {
+        guard let record = try node.storage.getNow(collection: request.collection, key: request.key) else {
+            return .reply(ReplicaGetReply(object: nil))
+        }
+        return .reply(ReplicaGetReply(object: record.isTombstone ? record.meta : record.value))
     }
 
-    private func replicaPut(_ request: ReplicaPut) async throws -> Frame {
+    /// Merges the incoming object; the caller answers once the returned point is durable.
+    private func replicaPut(_ request: ReplicaPut) throws -> DurablePoint {
         let incoming: VersionedObject
         do {
             incoming = try VersionedObject.decode(request.object)
         } catch {
             throw ErrorReply(code: "bad_object", detail: "\(error)")
         }
-        try await node.replica.merge(collection: request.collection, key: request.key, incoming)
-        return .reply(ReplicaPutReply())
+        return try node.replica.applyMerge(collection: request.collection, key: request.key, incoming)
     }
 
     private func coordinatePut(_ request: CoordinatePut) async throws -> Frame {

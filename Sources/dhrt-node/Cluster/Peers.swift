@@ -43,6 +43,25 @@ struct Peers: Sendable {
     }
 }
 
+extension Peers {
+    /// The typed reply in a frame that a `WireClient.submit` future completed with.
+    static func decode<Reply: WireMessage>(_ result: Result<Frame, any Error>, as: Reply.Type) -> Result<
+        Reply, PeerError
+    > {
+        switch result {
+        case .failure(let error):
+            return .failure(.transport(error))
+        case .success(let frame):
+            if frame.isError { return .failure(.remote(ErrorReply.decode(frame.payload))) }
+            do {
+                return .success(try Reply.decode(frame.payload))
+            } catch {
+                return .failure(.malformedReply(error))
+            }
+        }
+    }
+}
+
 extension Frame {
     /// A reply frame carrying `message`.
     static func reply(_ message: some WireMessage) -> Frame {

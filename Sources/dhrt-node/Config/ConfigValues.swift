@@ -13,6 +13,7 @@ struct ConfigValues: Sendable, Decodable, Equatable {
     var memory: Bool?
     var sync: String?
     var timeoutMilliseconds: Int?
+    var readRepairChance: Double?
 
     enum CodingKeys: String, CodingKey {
         case name
@@ -23,12 +24,13 @@ struct ConfigValues: Sendable, Decodable, Equatable {
         case replicas = "n"
         case memory, sync
         case timeoutMilliseconds = "timeout-ms"
+        case readRepairChance = "read-repair-chance"
     }
 
     init(
         name: String? = nil, dataDirectory: String? = nil, http: String? = nil, cluster: String? = nil,
         seeds: [String]? = nil, partitions: Int? = nil, replicas: Int? = nil, memory: Bool? = nil,
-        sync: String? = nil, timeoutMilliseconds: Int? = nil
+        sync: String? = nil, timeoutMilliseconds: Int? = nil, readRepairChance: Double? = nil
     ) {
         self.name = name
         self.dataDirectory = dataDirectory
@@ -40,6 +42,7 @@ struct ConfigValues: Sendable, Decodable, Equatable {
         self.memory = memory
         self.sync = sync
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.readRepairChance = readRepairChance
     }
 
     /// Each value of `self` wins; missing ones come from `other`.
@@ -54,7 +57,8 @@ struct ConfigValues: Sendable, Decodable, Equatable {
             replicas: replicas ?? other.replicas,
             memory: memory ?? other.memory,
             sync: sync ?? other.sync,
-            timeoutMilliseconds: timeoutMilliseconds ?? other.timeoutMilliseconds
+            timeoutMilliseconds: timeoutMilliseconds ?? other.timeoutMilliseconds,
+            readRepairChance: readRepairChance ?? other.readRepairChance
         )
     }
 

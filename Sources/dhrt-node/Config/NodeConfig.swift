@@ -21,6 +21,8 @@ struct NodeConfig: Sendable {
     var sync: SyncPolicy
     /// How long a coordinator waits for replicas before answering with what it has.
     var requestTimeout: Duration
+    /// The share of reads that ask every replica rather than only R, so that read repair reaches them all.
+    var readRepairChance: Double = 0.1
 }
 
 /// A configuration problem, reported to the operator as is.
@@ -69,6 +71,10 @@ extension NodeConfig {
         guard (10...600_000).contains(timeoutMilliseconds) else {
             throw ConfigError("--timeout-ms \(timeoutMilliseconds) must be between 10 and 600000")
         }
+        let readRepairChance = merged.readRepairChance ?? 0.1
+        guard (0...1).contains(readRepairChance) else {
+            throw ConfigError("--read-repair-chance \(readRepairChance) must be between 0 and 1")
+        }
         return NodeConfig(
             name: name,
             dataDirectory: merged.dataDirectory ?? "./data/\(name)",
@@ -79,7 +85,8 @@ extension NodeConfig {
             replicas: replicas,
             memory: merged.memory ?? false,
             sync: sync,
-            requestTimeout: .milliseconds(timeoutMilliseconds)
+            requestTimeout: .milliseconds(timeoutMilliseconds),
+            readRepairChance: readRepairChance
         )
     }
 

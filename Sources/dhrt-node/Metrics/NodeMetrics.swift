@@ -1,12 +1,14 @@
 import CoreMetrics
 import Metrics
 import Prometheus
+import Synchronization
 
 /// The node's metrics: swift-metrics instruments exported by swift-prometheus at `GET /metrics`.
 struct NodeMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     private let readRepairs: CoreMetrics.Counter
     private let replicaFailures: CoreMetrics.Counter
+    private let requestInstruments: RequestInstruments
 
     /// Bootstraps the process-wide metrics system onto a Prometheus registry; call once per process.
     static func bootstrap() -> NodeMetrics {
@@ -25,19 +27,15 @@ struct NodeMetrics: Sendable {
         self.registry = registry
         readRepairs = CoreMetrics.Counter(label: "dhrt_read_repairs_total")
         replicaFailures = CoreMetrics.Counter(label: "dhrt_replica_failures_total")
+        requestInstruments = RequestInstruments()
     }
 
     /// Counts one client request and records its latency, by operation, consistency level and status.
     func recordRequest(operation: String, consistency: String, status: Int, duration: Duration) {
-        let statusClass = "\(status / 100)xx"
-        CoreMetrics.Counter(
-            label: "dhrt_requests_total",
-            dimensions: [("operation", operation), ("consistency", consistency), ("status", statusClass)]
-        ).increment()
-        CoreMetrics.Timer(
-            label: "dhrt_request_duration_seconds",
-            dimensions: [("operation", operation), ("consistency", consistency)]
-        ).recordNanoseconds(duration.nanoseconds)
+        let (counter, timer) = requestInstruments.instruments(
+            operation: operation, consistency: consistency, statusClass: status / 100)
+        counter.increment()
+        timer.recordNanoseconds(duration.nanoseconds)
     }
 
     /// Counts replicas sent a repair after a read.
@@ -57,6 +55,35 @@ struct NodeMetrics: Sendable {
         }
         registry.makeGauge(descriptor: Self.descriptor("dhrt_cluster_members")).set(Double(members))
         return registry.emitToBuffer()
+    }
+}
+
+/// The request counters and timers, made once per label set rather than per request (making one takes the
+/// registry's lock and hashes its labels).
+private final class RequestInstruments: Sendable {
+    private struct Labels: Hashable {
+        var operation: String
+        var consistency: String
+        var statusClass: Int
+    }
+
+    private let made = Mutex<[Labels: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
+
+    func instruments(operation: String, consistency: String, statusClass: Int)
+        -> (CoreMetrics.Counter, CoreMetrics.Timer)
+    {
+        let labels = Labels(operation: operation, consistency: consistency, statusClass: statusClass)
+        return made.withLock { made in
+            if let known = made[labels] { return known }
+            let counter = CoreMetrics.Counter(
+                label: "dhrt_requests_total",
+                dimensions: [("operation", operation), ("consistency", consistency), ("status", "\(statusClass)xx")])
+            let timer = CoreMetrics.Timer(
+                label: "dhrt_request_duration_seconds",
+                dimensions: [("operation", operation), ("consistency", consistency)])
+            made[labels] = (counter, timer)
+            return (counter, timer)
+        }
     }
 }
 

@@ -18,17 +18,18 @@ func runNode(_ config: NodeConfig) async throws {
     let storage = try await StorageEngine.open(storageOptions(config, limits: limits), logger: storageLogger)
     let local = MemberInfo(
         name: config.name, clusterAddress: config.cluster.description, httpAddress: config.http.description)
-    let cluster = try ClusterState(local: local, partitions: config.partitions, replicas: config.replicas)
     let pool = WireClientPool(logger: logger)
+    let cluster = try ClusterState(
+        local: local, partitions: config.partitions, replicas: config.replicas, pool: pool)
     let background = BackgroundTasks()
     let node = Node(
         config: config, logger: logger, storage: storage, cluster: cluster, peers: Peers(pool: pool),
         background: background, metrics: metrics, limits: limits)
 
     let interNode = InterNodeHandler(node: node)
-    let wireServer = WireServer(host: config.cluster.host, port: config.cluster.port, logger: logger) { frame in
-        await interNode.handle(frame)
-    }
+    let wireServer = WireServer(
+        host: config.cluster.host, port: config.cluster.port, logger: logger,
+        responder: { frame, loop, reply in interNode.respond(frame, on: loop, reply: reply) })
     let http = Application(
         responder: NodeResponder(node: node),
         configuration: ApplicationConfiguration(address: .hostname(config.http.host, port: config.http.port)),

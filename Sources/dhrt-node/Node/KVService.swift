@@ -14,16 +14,18 @@ struct KVService: Sendable {
 
     func read(_ request: ReadRequest) async throws(APIError) -> ReadOutcome {
         try validate(key: request.key)
-        let names = preferenceList(collection: request.collection, key: request.key).map(\.name)
+        let snapshot = node.cluster.snapshot
+        let names = snapshot.replicas(collection: request.collection, key: request.key)
         let need = try quorum(request.readQuorum, available: names.count)
-        let (collection, key) = (request.collection, request.key)
-        let machine = QuorumRead(
-            requestID: QuorumDriver.requestID(), replicas: names, r: need,
-            deadline: QuorumDriver.deadline(after: timeout))
-        let outcome = await QuorumDriver.read(
-            machine, background: node.background,
-            fetch: { name in await fetch(from: name, collection: collection, key: key) },
-            repair: { names, object in await repair(names, with: object, collection: collection, key: key) })
+        let run = ReadRun(
+            node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: names,
+            r: need)
+        let outcome: QuorumRead.Outcome
+        do {
+            outcome = try await run.start().get()
+        } catch {
+            throw APIError(.internalServerError, "internal", "\(error)")
+        }
         switch outcome {
         case .failure(let failure):
             var error = APIError.unavailable(failure.description)
@@ -50,41 +52,12 @@ struct KVService: Sendable {
         }
     }
 
-    private func fetch(from name: String, collection: String, key: [UInt8]) async -> QuorumRead.Reply {
-        do {
-            let object: VersionedObject
-            if name == node.config.name {
-                object = try await node.replica.get(collection: collection, key: key)
-            } else {
-                let reply = try await call(
-                    ReplicaGet(collection: collection, key: key), to: name, expecting: ReplicaGetReply.self)
-                object = try reply.object.map { try VersionedObject.decode($0) } ?? VersionedObject()
-            }
-            return object.isEmpty ? .notFound : .object(object)
-        } catch {
-            return .failure("\(error)")
-        }
-    }
-
-    /// Sends the final merge to the replicas that answered with less (read repair).
-    private func repair(_ names: [String], with object: VersionedObject, collection: String, key: [UInt8]) async {
-        node.metrics.recordReadRepairs(names.count)
-        let encoded = object.encoded()
-        for name in names {
-            do {
-                try await store(encoded, on: name, collection: collection, key: key)
-            } catch {
-                node.logger.debug("read repair failed", metadata: ["replica": "\(name)", "error": "\(error)"])
-            }
-        }
-    }
-
     // MARK: - Writes
 
     /// A client write: coordinated here if this node holds a replica, else forwarded to one that does.
     func write(_ request: WriteRequest) async throws(APIError) -> WriteOutcome {
         try validate(key: request.key)
-        let replicas = preferenceList(collection: request.collection, key: request.key).map(\.name)
+        let replicas = node.cluster.snapshot.replicas(collection: request.collection, key: request.key)
         let need = try quorum(request.writeQuorum, available: replicas.count)
         guard need <= replicas.count else {
             throw .unavailable(
@@ -97,7 +70,8 @@ struct KVService: Sendable {
     /// Applies the write to the local replica with this node's actor id, then replicates it (`QuorumWrite`).
     func coordinateLocally(_ request: WriteRequest) async throws(APIError) -> WriteOutcome {
         try validate(key: request.key)
-        var replicas = preferenceList(collection: request.collection, key: request.key).map(\.name)
+        let snapshot = node.cluster.snapshot
+        var replicas = snapshot.replicas(collection: request.collection, key: request.key)
         // A forwarded write may reach a node whose ring view does not list it yet; it still coordinates.
         if !replicas.contains(node.config.name) { replicas = [node.config.name] + replicas.dropLast() }
         let need = try quorum(request.writeQuorum, available: replicas.count)
@@ -106,21 +80,22 @@ struct KVService: Sendable {
         // A delete without a context supersedes everything the coordinator has seen: a plain DELETE removes
         // the key rather than adding a tombstone sibling next to the values.
         let blindDelete = request.content == nil && request.context == nil
-        let (collection, key, actor) = (request.collection, request.key, node.config.name)
-        let machine = QuorumWrite(
-            requestID: QuorumDriver.requestID(), coordinator: actor, replicas: replicas, w: need,
-            deadline: QuorumDriver.deadline(after: timeout))
-        let result = await QuorumDriver.write(
-            machine, background: node.background,
-            storeLocally: {
-                try await node.replica.transform(collection: collection, key: key) { stored in
-                    try ReplicaStore.coordinate(
-                        stored: stored, write: blindDelete ? .delete(context: stored.context) : write,
-                        preconditions: preconditions, actor: actor,
-                        timestamp: UInt64(Date().timeIntervalSince1970 * 1_000_000_000))
-                }
-            },
-            send: { name, encoded in try await store(encoded, on: name, collection: collection, key: key) })
+        let actor = node.config.name
+        let run = WriteRun(
+            node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: replicas,
+            w: need,
+            change: { stored in
+                try ReplicaStore.coordinate(
+                    stored: stored, write: blindDelete ? .delete(context: stored.context) : write,
+                    preconditions: preconditions, actor: actor,
+                    timestamp: UInt64(Date().timeIntervalSince1970 * 1_000_000_000))
+            })
+        let result: Result<QuorumWrite.Outcome, any Error>
+        do {
+            result = .success(try await run.start().get())
+        } catch {
+            result = .failure(error)
+        }
         switch result {
         case .success(.success(let acks, let object)):
             return WriteOutcome(acks: acks.count, replicas: replicas, context: object.context.clientContext)
@@ -194,22 +169,7 @@ struct KVService: Sendable {
             "no replica of the key could coordinate the write (\(failures.joined(separator: "; ")))")
     }
 
-    /// Stores (merges) an encoded object on one replica.
-    private func store(_ encoded: [UInt8], on name: String, collection: String, key: [UInt8]) async throws {
-        if name == node.config.name {
-            try await node.replica.merge(collection: collection, key: key, try VersionedObject.decode(encoded))
-            return
-        }
-        _ = try await call(
-            ReplicaPut(collection: collection, key: key, object: encoded), to: name, expecting: ReplicaPutReply.self)
-    }
-
     // MARK: - Helpers
-
-    func preferenceList(collection: String, key: [UInt8]) -> [Member] {
-        let ring = node.cluster.ring
-        return ring.preferenceList(partition: ring.partition(collection: collection, key: key))
-    }
 
     /// Sends a message to a member by name, with the request timeout.
     func call<Message: WireMessage, Reply: WireMessage>(

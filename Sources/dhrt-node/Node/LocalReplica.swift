@@ -38,6 +38,38 @@ struct LocalReplica: Sendable {
         return result
     }
 
+    /// `get` without suspending, for the event loop.
+    func getNow(collection: String, key: [UInt8]) throws -> VersionedObject {
+        guard let record = try storage.getNow(collection: collection, key: key) else { return VersionedObject() }
+        return try VersionedObject(storedMeta: record.meta, value: record.value, isTombstone: record.isTombstone)
+    }
+
+    /// `merge` without the durability wait: the caller MUST see the returned point durable before it
+    /// acknowledges the merge.
+    func applyMerge(collection: String, key: [UInt8], _ incoming: VersionedObject) throws -> DurablePoint {
+        try applyTransform(collection: collection, key: key) { stored in
+            ReplicaStore.merge(stored: stored, incoming: incoming) ?? stored
+        }.durable
+    }
+
+    /// `transform` without the durability wait (see `applyMerge`).
+    func applyTransform(
+        collection: String, key: [UInt8], _ change: (VersionedObject) throws -> VersionedObject
+    ) throws -> (object: VersionedObject, durable: DurablePoint) {
+        var result = VersionedObject()
+        let (_, durable) = try storage.apply(collection: collection, key: key) { record in
+            let current =
+                try record.map {
+                    try VersionedObject(storedMeta: $0.meta, value: $0.value, isTombstone: $0.isTombstone)
+                } ?? VersionedObject()
+            result = try change(current)
+            guard result != current else { return nil }
+            let form = result.storedForm()
+            return form.isTombstone ? .tombstone(meta: form.meta) : .put(meta: form.meta, value: form.value)
+        }
+        return (result, durable)
+    }
+
     func keys(collection: String, after: [UInt8]?, limit: Int) async throws -> [[UInt8]] {
         guard storage.collections().contains(collection) else { return [] }
         return try await storage.keys(collection: collection, after: after, limit: limit)

@@ -20,6 +20,10 @@ final class Node: Sendable {
     let background: BackgroundTasks
     let metrics: NodeMetrics
     let limits: Limits
+    /// Replica-call latency per peer: which replicas a read asks first, when it speculates.
+    let latency = PeerLatency()
+    /// The event loops as storage completion executors (group commit wakes a loop once per batch).
+    let executors = LoopExecutors()
     /// Coordinates client requests; a thin value over the node.
     var kv: KVService { KVService(node: self) }
 

@@ -158,7 +158,10 @@ struct SimulatedCluster {
     mutating func startRead(key: String, at coordinator: String, r: Int, client: Int?, intent: Intent) {
         nextRequestID += 1
         let id = nextRequestID
-        var machine = QuorumRead(requestID: id, replicas: preferenceList(key), r: r, deadline: agenda.now + timeout)
+        // Client reads ask only R replicas (the node's fast path), speculating on the next after 40 ticks.
+        var machine = QuorumRead(
+            requestID: id, replicas: preferenceList(key), r: r, deadline: agenda.now + timeout,
+            fanout: client == nil ? nil : r, speculationDelay: 40)
         let actions = machine.start()
         nodes[coordinator]!.reads[id] = (key, client, intent, agenda.now, machine)
         perform(actions, read: id, at: coordinator)
@@ -211,6 +214,8 @@ struct SimulatedCluster {
                 for target in targets { send(.fetch(requestID: id, key: entry.key), from: node, to: target) }
             case .scheduleTimeout(let at):
                 agenda.schedule(.timeout(node: node, requestID: id), at: at)
+            case .scheduleSpeculation(let after):
+                agenda.schedule(.speculate(node: node, requestID: id), at: agenda.now + after)
             case .repair(let targets, let object):
                 for target in targets { send(.repair(key: entry.key, object: object), from: node, to: target) }
             case .reply(let outcome):
@@ -256,6 +261,11 @@ struct SimulatedCluster {
                 perform(actions, write: id, at: node)
             } else if nodes[node]!.reads[id] != nil {
                 let actions = nodes[node]!.reads[id]!.machine.onTimeout(now: agenda.now)
+                perform(actions, read: id, at: node)
+            }
+        case .speculate(let node, let id):
+            if nodes[node]!.reads[id] != nil {
+                let actions = nodes[node]!.reads[id]!.machine.onSpeculation()
                 perform(actions, read: id, at: node)
             }
         case .deliver(let from, let to, let message):

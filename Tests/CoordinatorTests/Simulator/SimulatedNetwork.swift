@@ -13,6 +13,7 @@ enum SimMessage {
 enum SimEvent {
     case deliver(from: String, to: String, SimMessage)
     case timeout(node: String, requestID: UInt64)
+    case speculate(node: String, requestID: UInt64)
     case clientStep(client: Int)
     /// The node is cut off from every other node (a crash that keeps its disk, or a partition).
     case isolate(node: String)

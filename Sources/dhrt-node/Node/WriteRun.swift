@@ -1,0 +1,144 @@
+import Coordinator
+import NIOCore
+import NIOPosix
+import Storage
+import Synchronization
+import Wire
+
+/// Carries out one `QuorumWrite` over real IO without a task per replica: the write is applied to the local
+/// replica in place, sent to the other replicas at once, and acknowledged by this node when group commit
+/// reports its append durable, so the local fsync and the remote stores overlap.
+final class WriteRun: Sendable {
+    /// Applies the client write to the stored object (`ReplicaStore.coordinate`); throws to refuse it.
+    typealias Change = @Sendable (VersionedObject) throws -> VersionedObject
+
+    private let node: Node
+    private let snapshot: RingSnapshot
+    private let collection: String
+    private let key: [UInt8]
+    private let change: Change
+    private let loop: any EventLoop
+    private let deadline: NIODeadline
+    private let result: EventLoopPromise<QuorumWrite.Outcome>
+
+    private struct State {
+        var machine: QuorumWrite
+        var timeout: Scheduled<Void>?
+        var finished = false
+        var replied = false
+    }
+
+    private let state: Mutex<State>
+
+    init(
+        node: Node, snapshot: RingSnapshot, collection: String, key: [UInt8], replicas: [String], w: Int,
+        change: @escaping Change
+    ) {
+        self.node = node
+        self.snapshot = snapshot
+        self.collection = collection
+        self.key = key
+        self.change = change
+        loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        deadline = .now() + TimeAmount(node.config.requestTimeout)
+        result = loop.makePromise(of: QuorumWrite.Outcome.self)
+        let machine = QuorumWrite(
+            requestID: QuorumIDs.next(), coordinator: node.config.name, replicas: replicas, w: w,
+            deadline: deadline.uptimeNanoseconds)
+        state = Mutex(State(machine: machine))
+    }
+
+    /// Runs the write. The future fails with the local store's error (a failed precondition, a disk error)
+    /// and otherwise completes with the machine's outcome; replica calls past `w` go on after it.
+    func start() -> EventLoopFuture<QuorumWrite.Outcome> {
+        guard node.background.begin() else {
+            result.fail(FanOut.ShuttingDown())
+            return result.futureResult
+        }
+        apply { $0.start() }
+        return result.futureResult
+    }
+
+    private func apply(_ event: (inout QuorumWrite) -> [QuorumWrite.Action]) {
+        let (actions, justFinished, timeout) = state.withLock { state in
+            let actions = event(&state.machine)
+            guard state.machine.isFinished, !state.finished else { return (actions, false, nil as Scheduled<Void>?) }
+            state.finished = true
+            return (actions, true, state.timeout)
+        }
+        perform(actions)
+        if justFinished {
+            timeout?.cancel()
+            node.background.end()
+        }
+    }
+
+    private func perform(_ actions: [QuorumWrite.Action]) {
+        for action in actions {
+            switch action {
+            case .storeLocally:
+                storeLocally()
+            case .scheduleTimeout(let at):
+                state.withLock { state in
+                    guard !state.finished else { return }
+                    state.timeout = loop.scheduleTask(deadline: .uptimeNanoseconds(at)) {
+                        self.apply { $0.onTimeout(now: at) }
+                    }
+                }
+            case .send(let names, let object):
+                send(object, to: names)
+            case .reply(let outcome):
+                if answer() { result.succeed(outcome) }
+            }
+        }
+    }
+
+    /// Claims the client answer; false if it was given already.
+    private func answer() -> Bool {
+        state.withLock { state in
+            defer { state.replied = true }
+            return !state.replied
+        }
+    }
+
+    private func storeLocally() {
+        let applied: (object: VersionedObject, durable: DurablePoint)
+        do {
+            applied = try node.replica.applyTransform(collection: collection, key: key, change)
+        } catch {
+            // Answer with the error itself so that the caller maps it (412, 400, 500).
+            if answer() { result.fail(error) }
+            apply { $0.onLocalFailure(reason: "\(error)") }
+            return
+        }
+        apply { $0.onLocalApplied(applied.object) }
+        node.storage.whenDurable(applied.durable, on: node.executors.executor(for: loop)) { durable in
+            switch durable {
+            case .success: self.apply { $0.onLocalDurable() }
+            case .failure(let error): self.apply { $0.onLocalFailure(reason: "\(error)") }
+            }
+        }
+    }
+
+    private func send(_ object: VersionedObject, to names: [String]) {
+        // Encoded once; every peer's frame shares the buffer.
+        let payload = ReplicaPut(collection: collection, key: key, object: object.encoded()).encoded()
+        for name in names {
+            guard let client = snapshot.clients[name] else {
+                apply { $0.onFailure(from: name, reason: "unknown member \(name)") }
+                continue
+            }
+            let node = self.node
+            client.submit(type: ReplicaPut.type.rawValue, payload: payload, deadline: deadline).whenComplete {
+                result in
+                switch Peers.decode(result, as: ReplicaPutReply.self) {
+                case .success:
+                    self.apply { $0.onAck(from: name) }
+                case .failure(let error):
+                    node.metrics.recordReplicaFailure()
+                    self.apply { $0.onFailure(from: name, reason: error.description) }
+                }
+            }
+        }
+    }
+}
