@@ -42,6 +42,18 @@ final class NodeProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// Freezes the process (SIGSTOP): its sockets stay open but nothing answers, like a node stuck in GC or swap.
+    func pause() {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGSTOP)
+    }
+
+    /// Lets a paused process run again (SIGCONT).
+    func resume() {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGCONT)
+    }
+
     /// The last lines of the node's log, for failure messages.
     func logTail(_ lines: Int = 30) -> String {
         let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
