@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 
 extension StorageEngine {
@@ -7,6 +8,14 @@ extension StorageEngine {
     public func merge(
         force: Bool = false, retaining isOwned: (@Sendable (_ collection: String, _ partition: Int) -> Bool)? = nil
     ) async throws -> MergeSummary {
+        try mergeNow(force: force, retaining: isOwned)
+    }
+
+    /// `merge` on the calling thread: it reads and writes whole files, so callers on an event loop MUST NOT use
+    /// it there (`runMergeLoop` runs it on a Dispatch worker).
+    public func mergeNow(
+        force: Bool = false, retaining isOwned: (@Sendable (_ collection: String, _ partition: Int) -> Bool)? = nil
+    ) throws -> MergeSummary {
         var summary = MergeSummary()
         for store in try allStores() {
             if let isOwned {
@@ -28,7 +37,12 @@ extension StorageEngine {
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }
             do {
-                _ = try await merge(retaining: isOwned)
+                // Off the caller's executor: with NIO as the global executor, that is an event loop.
+                _ = try await withCheckedThrowingContinuation { (done: CheckedContinuation<MergeSummary, any Error>) in
+                    DispatchQueue.global(qos: .utility).async {
+                        done.resume(with: Result { try self.mergeNow(retaining: isOwned) })
+                    }
+                }
             } catch StorageError.closed {
                 return
             } catch {

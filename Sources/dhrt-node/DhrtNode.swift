@@ -12,7 +12,10 @@ enum DhrtNodeMain {
         if let text = ProcessInfo.processInfo.environment["DHRT_EVENT_LOOPS"], let loops = Int(text), loops > 0 {
             NIOSingletons.groupLoopCountSuggestion = loops
         }
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        // DHRT_NIO_EXECUTOR=0 keeps Swift's own cooperative pool (for comparison).
+        if ProcessInfo.processInfo.environment["DHRT_NIO_EXECUTOR"] != "0" {
+            _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
         await DhrtNode.main()
     }
 }

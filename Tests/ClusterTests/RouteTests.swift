@@ -56,4 +56,18 @@ import Testing
     func invalidCollectionNamesAreBadRequests(path: String) {
         #expect(throws: RouteError.self) { try Route.resolve(method: .get, path: path) }
     }
+
+    /// The fast path's one-scan parse accepts only what `resolve` resolves to the same object route.
+    @Test(arguments: [
+        "/v1/kv/notes/k", "/v1/kv/notes/a%2Fb", "/v1/kv/notes/", "/v1/kv/notes", "/v1/kv//k", "/v1/kv/no tes/k",
+        "/v1/kv/health/k", "/v1/kv/./k", "/v1/kv/notes/k/", "/v1/kv/notes/a/b", "/v1/kv/n/_batch", "/v1/kvx/n/k",
+        "/v1/kv/n/\u{e9}t\u{e9}", "/v2/kv/n/k", "/v1/kv/a.b-c_d/k+1",
+    ])
+    func plainObjectAgreesWithResolve(path: String) {
+        for method in [HTTPRequest.Method.get, .head, .put, .delete, .post] {
+            guard let fast = Route.plainObject(method: method, path: path) else { continue }
+            #expect((try? Route.resolve(method: method, path: path)) == fast, "\(method) \(path)")
+        }
+        #expect(Route.plainObject(method: .get, path: "/v1/kv/notes/k") != nil)
+    }
 }

@@ -12,6 +12,13 @@ public enum ConsistencyLevel: Hashable, Sendable, CustomStringConvertible {
     /// Parses `one`, `quorum`, `all` (any case) or a decimal integer 1…n; surrounding blanks are ignored.
     /// - Parameter header: The header the text came from, named in the error message.
     public static func parse(_ text: String, header: String, n: Int) throws(ConsistencyError) -> ConsistencyLevel {
+        // The spellings clients send on every request, without trimming or case folding.
+        switch text {
+        case "quorum": return .quorum
+        case "one": return .one
+        case "all": return .all
+        default: break
+        }
         let trimmed = text.trimmingBlanks()
         switch trimmed.lowercased() {
         case "one": return .one

@@ -150,7 +150,12 @@ public struct QuorumRead: Sendable {
         var actions: [Action] = []
         switch reply {
         case .object(let object):
-            merged.merge(object, resolution: resolution)
+            // The first answer is the merge so far: a stored object is already in sync with itself.
+            if merged.isEmpty && resolution == .siblings {
+                merged = object
+            } else {
+                merged.merge(object, resolution: resolution)
+            }
             answered.append(replica)
         case .notFound:
             answered.append(replica)

@@ -5,50 +5,14 @@ import Hummingbird
 struct KVHandlers {
     let node: Node
 
-    func get(collection: String, key: [UInt8], request: Request) async throws -> Response {
-        let outcome = try await node.kv.read(
-            ReadRequest(collection: collection, key: key, readQuorum: request.headers.readQuorum))
-        var headers = Self.headers(acks: outcome.acks, replicas: outcome.replicas)
-        headers[.dhrtRepaired] = String(outcome.repaired)
-        if !outcome.context.isEmpty { headers[.dhrtContext] = outcome.context }
-        switch outcome.found {
-        case .notFound:
-            var error = APIError.notFound("key not found")
-            error.headers = headers
-            return error.response
-        case .value(let content):
-            headers[.contentType] = content.contentType.isEmpty ? "application/octet-stream" : content.contentType
-            let body = request.method == .head ? ByteBuffer() : ByteBuffer(bytes: content.value)
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
-        case .siblings(let contents):
-            return Self.siblingsResponse(contents, context: outcome.context, headers: headers)
-        }
-    }
-
-    func put(collection: String, key: [UInt8], request: Request) async throws -> Response {
+    /// The object routes, when they reach Hummingbird rather than the fast path: the same endpoint.
+    func object(_ verb: Route.KVVerb, collection: String, key: [UInt8], request: Request) async throws -> Response {
         var request = request
-        let body = try await collectBody(&request)
-        let content = Content(value: body, contentType: request.headers[.contentType] ?? "")
-        return try await write(collection: collection, key: key, content: content, request: request)
-    }
-
-    func delete(collection: String, key: [UInt8], request: Request) async throws -> Response {
-        try await write(collection: collection, key: key, content: nil, request: request)
-    }
-
-    private func write(collection: String, key: [UInt8], content: Content?, request: Request) async throws -> Response {
-        let ifNoneMatch = request.headers[.ifNoneMatch]
-        if let ifNoneMatch, ifNoneMatch != "*" {
-            throw APIError.badRequest("bad_if_none_match", "If-None-Match supports only '*'")
-        }
-        let outcome = try await node.kv.write(
-            WriteRequest(
-                collection: collection, key: key, content: content, context: request.headers[.dhrtContext],
-                ifMatch: request.headers[.ifMatch], ifNoneMatch: ifNoneMatch != nil,
-                writeQuorum: request.headers.writeQuorum))
-        var headers = Self.headers(acks: outcome.acks, replicas: outcome.replicas)
-        if !outcome.context.isEmpty { headers[.dhrtContext] = outcome.context }
-        return Response(status: .noContent, headers: headers)
+        let body = verb == .put ? ByteBuffer(bytes: try await collectBody(&request)) : nil
+        let answer = try await ObjectEndpoint(node: node).answer(
+            verb, collection: collection, key: key, method: request.method, headers: request.headers, body: body
+        ).get()
+        return answer.response
     }
 
     func list(collection: String, request: Request) async throws -> Response {
@@ -172,26 +136,16 @@ struct KVHandlers {
         return headers
     }
 
-    /// `300 Multiple Choices`: `{"context", "siblings": [{"value": base64, "content_type"} | {"deleted": true}]}`.
+    /// `300 Multiple Choices` (see `ObjectEndpoint.siblings`).
     static func siblingsResponse(_ contents: [Content?], context: String, headers: HTTPFields) -> Response {
-        var json = JSONWriter()
-        json.object { json in
-            json.field("context", context)
-            json.key("siblings")
-            json.array { json in
-                for content in contents {
-                    json.object { json in
-                        if let content {
-                            json.field("value", Data(content.value).base64EncodedString())
-                            json.field("content_type", content.contentType)
-                        } else {
-                            json.field("deleted", true)
-                        }
-                    }
-                }
-            }
-        }
-        return json.response(status: .multipleChoices, headers: headers)
+        ObjectEndpoint.siblings(contents, context: context, headers: headers).response
+    }
+}
+
+extension HTTPAnswer {
+    /// The answer as a Hummingbird response.
+    var response: Response {
+        Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 }
 

@@ -48,12 +48,8 @@ struct NodeResponder: HTTPResponder {
         case .status: return StatusHandlers(node: node).status()
         case .ring: return try StatusHandlers(node: node).ring()
         case .seedStats: return StatusHandlers(node: node).seedStats()
-        case .object(.get, let collection, let key):
-            return try await handlers.get(collection: collection, key: key, request: request)
-        case .object(.put, let collection, let key):
-            return try await handlers.put(collection: collection, key: key, request: request)
-        case .object(.delete, let collection, let key):
-            return try await handlers.delete(collection: collection, key: key, request: request)
+        case .object(let verb, let collection, let key):
+            return try await handlers.object(verb, collection: collection, key: key, request: request)
         case .listKeys(let collection): return try await handlers.list(collection: collection, request: request)
         case .dropCollection(let collection): return try await handlers.drop(collection: collection)
         case .batch(let collection): return try await handlers.batch(collection: collection, request: request)
@@ -63,10 +59,12 @@ struct NodeResponder: HTTPResponder {
     }
 
     /// Metric labels: operation and consistency level (unknown levels collapse so labels stay few).
-    private static func label(_ route: Route, _ headers: HTTPFields) -> (String, String) {
+    static func label(_ route: Route, _ headers: HTTPFields) -> (String, String) {
         let (operation, level) = rawLabel(route, headers)
-        let known = ["one", "quorum", "all", "-"].contains(level) || (Int(level).map { (1...9).contains($0) } ?? false)
-        return (operation, known ? level : "invalid")
+        switch level {
+        case "one", "quorum", "all", "-", "1", "2", "3", "4", "5", "6", "7", "8", "9": return (operation, level)
+        default: return (operation, "invalid")
+        }
     }
 
     private static func rawLabel(_ route: Route, _ headers: HTTPFields) -> (String, String) {

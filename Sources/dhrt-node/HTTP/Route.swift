@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 
 /// Where an HTTP request goes, decided from its method and raw (percent-encoded) path alone.
@@ -198,6 +199,39 @@ enum PercentDecoding {
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
+        }
+    }
+}
+
+extension Route {
+    /// The object route of a plain `/v1/kv/{collection}/{key}` path (no percent escape, no empty segment),
+    /// found with one scan of its bytes; nil for anything else, which `resolve` then decides. Gives exactly what
+    /// `resolve` gives for the paths it accepts.
+    static func plainObject(method: HTTPRequest.Method, path: String) -> Route? {
+        let verb: KVVerb
+        switch method {
+        case .get, .head: verb = .get
+        case .put: verb = .put
+        case .delete: verb = .delete
+        default: return nil
+        }
+        var path = path
+        return path.withUTF8 { bytes -> Route? in
+            let prefix: StaticString = "/v1/kv/"
+            let count = prefix.utf8CodeUnitCount
+            guard bytes.count > count + 2,
+                memcmp(bytes.baseAddress!, prefix.utf8Start, count) == 0
+            else { return nil }
+            let rest = UnsafeBufferPointer(rebasing: bytes[count...])
+            guard let slash = rest.firstIndex(of: 0x2F), slash > rest.startIndex, slash < rest.endIndex - 1 else {
+                return nil
+            }
+            let name = rest[rest.startIndex..<slash]
+            let key = rest[(slash + 1)...]
+            guard !key.contains(0x2F), !key.contains(0x25), !name.contains(0x25),
+                let collection = try? collectionName(Array(name))
+            else { return nil }
+            return .object(verb, collection: collection, key: Array(key))
         }
     }
 }

@@ -32,6 +32,7 @@ func runNode(_ config: NodeConfig) async throws {
         responder: { frame, loop, reply in interNode.respond(frame, on: loop, reply: reply) })
     let http = Application(
         responder: NodeResponder(node: node),
+        server: .http1(configuration: .init(additionalChannelHandlers: [ObjectFastPath(node: node)])),
         configuration: ApplicationConfiguration(address: .hostname(config.http.host, port: config.http.port)),
         logger: logger)
     let membership = MembershipService(

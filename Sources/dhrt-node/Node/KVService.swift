@@ -1,6 +1,8 @@
 import Coordinator
 import Foundation
 import HTTPTypes
+import NIOCore
+import NIOPosix
 import Ring
 import Wire
 
@@ -13,6 +15,11 @@ struct KVService: Sendable {
     // MARK: - Reads
 
     func read(_ request: ReadRequest) async throws(APIError) -> ReadOutcome {
+        try await Self.awaiting(startRead(request))
+    }
+
+    /// Starts a read; the future fails with an `APIError` (503 with the replicas' figures) or succeeds.
+    func startRead(_ request: ReadRequest) throws(APIError) -> EventLoopFuture<ReadOutcome> {
         try validate(key: request.key)
         let snapshot = node.cluster.snapshot
         let names = snapshot.replicas(collection: request.collection, key: request.key)
@@ -20,12 +27,10 @@ struct KVService: Sendable {
         let run = ReadRun(
             node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: names,
             r: need)
-        let outcome: QuorumRead.Outcome
-        do {
-            outcome = try await run.start().get()
-        } catch {
-            throw APIError(.internalServerError, "internal", "\(error)")
-        }
+        return run.start().flatMapThrowing { outcome throws(APIError) in try Self.readOutcome(outcome, names) }
+    }
+
+    private static func readOutcome(_ outcome: QuorumRead.Outcome, _ names: [String]) throws(APIError) -> ReadOutcome {
         switch outcome {
         case .failure(let failure):
             var error = APIError.unavailable(failure.description)
@@ -56,6 +61,11 @@ struct KVService: Sendable {
 
     /// A client write: coordinated here if this node holds a replica, else forwarded to one that does.
     func write(_ request: WriteRequest) async throws(APIError) -> WriteOutcome {
+        try await Self.awaiting(startWrite(request))
+    }
+
+    /// Starts a client write; the future fails with an `APIError` or succeeds.
+    func startWrite(_ request: WriteRequest) throws(APIError) -> EventLoopFuture<WriteOutcome> {
         try validate(key: request.key)
         let replicas = node.cluster.snapshot.replicas(collection: request.collection, key: request.key)
         let need = try quorum(request.writeQuorum, available: replicas.count)
@@ -63,12 +73,20 @@ struct KVService: Sendable {
             throw .unavailable(
                 "write needs \(need) replicas (X-Dhrt-W) but the cluster holds only \(replicas.count) of the key")
         }
-        if replicas.contains(node.config.name) { return try await coordinateLocally(request) }
-        return try await forward(request, to: replicas)
+        if replicas.contains(node.config.name) { return try startCoordinating(request) }
+        // Forwarding is the rare path (a client talking to a node outside the key's preference list).
+        let promise = (MultiThreadedEventLoopGroup.currentEventLoop ?? node.executors.anyLoop).makePromise(
+            of: WriteOutcome.self)
+        promise.completeWithTask { try await forward(request, to: replicas) }
+        return promise.futureResult
     }
 
     /// Applies the write to the local replica with this node's actor id, then replicates it (`QuorumWrite`).
     func coordinateLocally(_ request: WriteRequest) async throws(APIError) -> WriteOutcome {
+        try await Self.awaiting(startCoordinating(request))
+    }
+
+    private func startCoordinating(_ request: WriteRequest) throws(APIError) -> EventLoopFuture<WriteOutcome> {
         try validate(key: request.key)
         let snapshot = node.cluster.snapshot
         var replicas = snapshot.replicas(collection: request.collection, key: request.key)
@@ -90,24 +108,39 @@ struct KVService: Sendable {
                     preconditions: preconditions, actor: actor,
                     timestamp: UInt64(Date().timeIntervalSince1970 * 1_000_000_000))
             })
-        let result: Result<QuorumWrite.Outcome, any Error>
-        do {
-            result = .success(try await run.start().get())
-        } catch {
-            result = .failure(error)
+        let (node, replicaNames) = (self.node, replicas)
+        return run.start().flatMapThrowing { outcome throws(APIError) in
+            switch outcome {
+            case .success(let acks, let object):
+                return WriteOutcome(acks: acks.count, replicas: replicaNames, context: object.context.clientContext)
+            case .failure(let failure):
+                var error = APIError.unavailable(failure.description)
+                error.headers = KVHandlers.headers(acks: Self.acks(of: failure), replicas: replicaNames)
+                throw error
+            }
+        }.flatMapErrorThrowing { error in
+            switch error {
+            case let error as APIError:
+                throw error
+            case let error as PreconditionError:
+                throw error.isPreconditionFailure
+                    ? APIError.preconditionFailed(error.description)
+                    : APIError.badRequest("bad_precondition", error.description)
+            default:
+                node.logger.error("storage failed", metadata: ["error": "\(error)"])
+                throw APIError(.internalServerError, "storage", "\(error)")
+            }
         }
-        switch result {
-        case .success(.success(let acks, let object)):
-            return WriteOutcome(acks: acks.count, replicas: replicas, context: object.context.clientContext)
-        case .success(.failure(let failure)):
-            var error = APIError.unavailable(failure.description)
-            error.headers = KVHandlers.headers(acks: Self.acks(of: failure), replicas: replicas)
+    }
+
+    /// Waits for a future of the request path, keeping its `APIError`.
+    private static func awaiting<T: Sendable>(_ future: EventLoopFuture<T>) async throws(APIError) -> T {
+        do {
+            return try await future.get()
+        } catch let error as APIError {
             throw error
-        case .failure(let error as PreconditionError):
-            throw error.isPreconditionFailure
-                ? .preconditionFailed(error.description) : .badRequest("bad_precondition", error.description)
-        case .failure(let error):
-            throw storageError(error)
+        } catch {
+            throw APIError(.internalServerError, "internal", "\(error)")
         }
     }
 
@@ -206,11 +239,6 @@ struct KVService: Sendable {
             throw .badRequest(
                 "key_too_large", "the key is \(key.count) bytes; the limit is \(node.limits.maxKeySize) bytes")
         }
-    }
-
-    private func storageError(_ error: any Error) -> APIError {
-        node.logger.error("storage failed", metadata: ["error": "\(error)"])
-        return APIError(.internalServerError, "storage", "\(error)")
     }
 
     struct UnknownMember: Error {}

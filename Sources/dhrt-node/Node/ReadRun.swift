@@ -14,7 +14,6 @@ final class ReadRun: Sendable {
     private let key: [UInt8]
     private let loop: any EventLoop
     private let deadline: NIODeadline
-    private let request: ByteBuffer
     private let result: EventLoopPromise<QuorumRead.Outcome>
 
     private struct State {
@@ -33,17 +32,27 @@ final class ReadRun: Sendable {
         self.key = key
         loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
         deadline = .now() + TimeAmount(node.config.requestTimeout)
-        request = ReplicaGet(collection: collection, key: key).encoded()
         result = loop.makePromise(of: QuorumRead.Outcome.self)
         let ordered = node.latency.order(replicas, local: node.config.name)
-        // A sampled share of reads asks every replica, so that keys read often are repaired everywhere.
-        let askAll = Double.random(in: 0..<1) < node.config.readRepairChance
+        // A sampled share of reads asks every replica, so that keys read often are repaired everywhere. The
+        // sample hashes the request id: the system generator costs a getrandom syscall per call.
+        let id = QuorumIDs.next()
+        let askAll = Self.unitInterval(id) < node.config.readRepairChance
         let peers = ordered.prefix(r).filter { $0 != node.config.name }
         let machine = QuorumRead(
-            requestID: QuorumIDs.next(), replicas: ordered, r: r, deadline: deadline.uptimeNanoseconds,
+            requestID: id, replicas: ordered, r: r, deadline: deadline.uptimeNanoseconds,
             fanout: askAll ? ordered.count : r,
             speculationDelay: node.latency.speculationDelay(for: peers))
         state = Mutex(State(machine: machine))
+    }
+
+    /// A uniform value in [0, 1) from a request id (SplitMix64's finaliser).
+    static func unitInterval(_ id: UInt64) -> Double {
+        var z = id &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Double(z >> 11) / Double(1 << 53)
     }
 
     /// Runs the read; the future completes with the client's answer (late replies and repair go on after).
@@ -115,6 +124,7 @@ final class ReadRun: Sendable {
         }
         let sent = DispatchTime.now().uptimeNanoseconds
         let node = self.node
+        let request = ReplicaGet(collection: collection, key: key).encoded()
         client.submit(type: ReplicaGet.type.rawValue, payload: request, deadline: deadline).whenComplete { result in
             let reply: QuorumRead.Reply
             switch Peers.decode(result, as: ReplicaGetReply.self) {

@@ -1,0 +1,218 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+/// Serves `/v1/kv/{collection}/{key}` (GET, HEAD, PUT, DELETE) inside the channel pipeline, ahead of
+/// Hummingbird: the request is parsed, coordinated and answered on its connection's event loop, with no task,
+/// no async channel and no executor hop. Every other request passes through to Hummingbird untouched.
+///
+/// Sits between Hummingbird's `HTTP1ToHTTPServerCodec` and its connection handlers. Requests on one connection
+/// are answered in order: while an answer is pending (ours or Hummingbird's), later request parts wait here
+/// and reading from the socket pauses, so a pipelining client gets its responses in sequence.
+final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private struct Pending {
+        var route: Route
+        var verb: Route.KVVerb
+        var collection: String
+        var key: [UInt8]
+        var head: HTTPRequest
+        var body: ByteBuffer?
+        var tooLarge = false
+        var started = ContinuousClock.now
+    }
+
+    private enum Mode {
+        case idle
+        case collecting(Pending)
+        case answering
+        /// A request Hummingbird serves; idle again once its request and its response have both ended.
+        case passingThrough(requestEnded: Bool, responseEnded: Bool)
+    }
+
+    private let node: Node
+    private var mode = Mode.idle
+    private var waiting = CircularBuffer<HTTPRequestPart>()
+    private var readHeld = false
+    private var quiesceHeld = false
+
+    init(node: Node) {
+        self.node = node
+    }
+
+    /// An answer is owed before the next request may start.
+    private var isBusy: Bool {
+        switch mode {
+        case .idle, .collecting: false
+        case .answering: true
+        case .passingThrough(let requestEnded, _): requestEnded
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = Self.unwrapInboundIn(data)
+        if isBusy || !waiting.isEmpty {
+            waiting.append(part)
+            return
+        }
+        handle(part, context: context)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if isBusy || !waiting.isEmpty {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let part = Self.unwrapOutboundIn(data)
+        context.write(data, promise: promise)
+        guard case .end = part, case .passingThrough(let requestEnded, _) = mode else { return }
+        if requestEnded {
+            mode = .idle
+            resume(context: context)
+        } else {
+            mode = .passingThrough(requestEnded: false, responseEnded: true)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Hummingbird closes an idle connection on quiesce; ours is not idle while it owes an answer.
+        if event is ChannelShouldQuiesceEvent, isBusy || isCollecting {
+            quiesceHeld = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private var isCollecting: Bool {
+        if case .collecting = mode { true } else { false }
+    }
+
+    private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        switch (mode, part) {
+        case (.idle, .head(let head)):
+            if let pending = Self.objectRequest(head) {
+                mode = .collecting(pending)
+            } else {
+                mode = .passingThrough(requestEnded: false, responseEnded: false)
+                context.fireChannelRead(Self.wrapInboundOut(part))
+            }
+        case (.collecting(var pending), .body(var chunk)):
+            let limit = node.limits.maxValueSize
+            if !pending.tooLarge {
+                if (pending.body?.readableBytes ?? 0) + chunk.readableBytes > limit {
+                    pending.tooLarge = true
+                    pending.body = nil
+                } else if pending.body == nil {
+                    pending.body = chunk
+                } else {
+                    pending.body!.writeBuffer(&chunk)
+                }
+            }
+            mode = .collecting(pending)
+        case (.collecting(let pending), .end):
+            mode = .answering
+            // Answer after the loop's current batch of reads, as a task would: every connection made readable
+            // in this tick is parsed first, and their writes go out together.
+            let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.execute { this.value.answer(pending, context: bound.value) }
+        case (.passingThrough(_, let responseEnded), .end):
+            context.fireChannelRead(Self.wrapInboundOut(part))
+            if responseEnded {
+                mode = .idle
+                resume(context: context)
+            } else {
+                mode = .passingThrough(requestEnded: true, responseEnded: false)
+            }
+        case (.collecting, .head), (.answering, _):
+            // Cannot happen with a well-behaved decoder; hand the mess to Hummingbird's error handling.
+            context.fireChannelRead(Self.wrapInboundOut(part))
+        case (.idle, _), (.passingThrough, _):
+            context.fireChannelRead(Self.wrapInboundOut(part))
+        }
+    }
+
+    /// The pending object request for a head the fast path serves, or nil to pass it through.
+    private static func objectRequest(_ head: HTTPRequest) -> Pending? {
+        guard let target = head.path else { return nil }
+        let path = target.utf8.contains(UInt8(ascii: "?")) ? String(target[..<target.firstIndex(of: "?")!]) : target
+        let route =
+            Route.plainObject(method: head.method, path: path) ?? (try? Route.resolve(method: head.method, path: path))
+        guard case .object(let verb, let collection, let key)? = route else { return nil }
+        return Pending(
+            route: .object(verb, collection: collection, key: key), verb: verb, collection: collection, key: key,
+            head: head)
+    }
+
+    private func answer(_ pending: Pending, context: ChannelHandlerContext) {
+        let limit = node.limits.maxValueSize
+        let declared = pending.head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
+        if pending.tooLarge || declared > limit {
+            send(APIError.tooLarge(limit: limit).answer, for: pending, context: context)
+            return
+        }
+        let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        ObjectEndpoint(node: node).answer(
+            pending.verb, collection: pending.collection, key: pending.key, method: pending.head.method,
+            headers: pending.head.headerFields, body: pending.verb == .put ? (pending.body ?? ByteBuffer()) : nil
+        ).hop(to: loop).whenSuccess { answer in
+            this.value.sendIfAttached(answer, for: pending)
+        }
+    }
+
+    private var attached: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { attached = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) { attached = nil }
+
+    private func sendIfAttached(_ answer: HTTPAnswer, for pending: Pending) {
+        guard let context = attached else { return }
+        send(answer, for: pending, context: context)
+    }
+
+    private func send(_ answer: HTTPAnswer, for pending: Pending, context: ChannelHandlerContext) {
+        var headers = answer.headers
+        headers[.dhrtNode] = node.config.name
+        if answer.status != .noContent { headers[.contentLength] = String(answer.body.readableBytes) }
+        context.write(
+            Self.wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: headers))), promise: nil)
+        if answer.body.readableBytes > 0 { context.write(Self.wrapOutboundOut(.body(answer.body)), promise: nil) }
+        let closing = pending.head.headerFields[.connection]?.lowercased().contains("close") == true
+        let channel = context.channel
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
+            if closing { channel.close(promise: nil) }
+        }
+        let (operation, consistency) = NodeResponder.label(pending.route, pending.head.headerFields)
+        node.metrics.recordRequest(
+            operation: operation, consistency: consistency, status: answer.status.code,
+            duration: ContinuousClock.now - pending.started)
+        mode = .idle
+        resume(context: context)
+    }
+
+    /// After an answer: serve what waited, then read again and pass on a held quiesce.
+    private func resume(context: ChannelHandlerContext) {
+        while !isBusy, let part = waiting.popFirst() {
+            handle(part, context: context)
+        }
+        guard !isBusy, waiting.isEmpty else { return }
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
+        if quiesceHeld, !isCollecting {
+            quiesceHeld = false
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+}
