@@ -202,9 +202,14 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// After an answer: serve what waited, then read again and pass on a held quiesce.
     private func resume(context: ChannelHandlerContext) {
+        var forwarded = false
         while !isBusy, let part = waiting.popFirst() {
+            if case .passingThrough = mode { forwarded = true }
             handle(part, context: context)
+            if case .passingThrough = mode { forwarded = true }
         }
+        // Hummingbird's async channel hands reads on at read-complete; parts replayed here need one too.
+        if forwarded { context.fireChannelReadComplete() }
         guard !isBusy, waiting.isEmpty else { return }
         if readHeld {
             readHeld = false
