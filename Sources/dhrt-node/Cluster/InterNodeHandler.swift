@@ -122,7 +122,8 @@ struct InterNodeHandler: Sendable {
         } catch {
             throw ErrorReply(code: "bad_object", detail: "\(error)")
         }
-        return try node.replica.applyMerge(collection: request.collection, key: request.key, incoming)
+        return try node.replica.applyMerge(
+            collection: request.collection, key: request.key, incoming, encoded: request.object)
     }
 
     private func coordinatePut(_ request: CoordinatePut) async throws -> Frame {

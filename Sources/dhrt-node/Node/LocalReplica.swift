@@ -45,18 +45,39 @@ struct LocalReplica: Sendable {
     }
 
     /// `merge` without the durability wait: the caller MUST see the returned point durable before it
-    /// acknowledges the merge.
-    func applyMerge(collection: String, key: [UInt8], _ incoming: VersionedObject) throws -> DurablePoint {
-        try applyTransform(collection: collection, key: key) { stored in
-            ReplicaStore.merge(stored: stored, incoming: incoming) ?? stored
+    /// acknowledges the merge. `encoded`, if given, is `incoming`'s full encoding as received: when this replica
+    /// holds nothing for the key (a fresh write), those bytes are stored as they are instead of encoding again.
+    func applyMerge(
+        collection: String, key: [UInt8], _ incoming: VersionedObject, encoded: [UInt8]? = nil
+    ) throws -> DurablePoint {
+        try storage.apply(collection: collection, key: key) { record in
+            guard let record else {
+                guard !incoming.isEmpty else { return nil }
+                if let encoded, !incoming.isNotFound {
+                    return .put(meta: incoming.context.encoded(), value: encoded)
+                }
+                return Self.mutation(incoming.storedForm())
+            }
+            let current = try VersionedObject(
+                storedMeta: record.meta, value: record.value, isTombstone: record.isTombstone)
+            guard let merged = ReplicaStore.merge(stored: current, incoming: incoming), merged != current else {
+                return nil
+            }
+            return Self.mutation(merged.storedForm())
         }.durable
     }
 
-    /// `transform` without the durability wait (see `applyMerge`).
+    private static func mutation(_ form: StoredForm) -> Mutation {
+        form.isTombstone ? .tombstone(meta: form.meta) : .put(meta: form.meta, value: form.value)
+    }
+
+    /// `transform` without the durability wait (see `applyMerge`). `encoded` is the stored object's full
+    /// encoding when the change wrote one (what replicas are sent), nil when nothing changed.
     func applyTransform(
         collection: String, key: [UInt8], _ change: (VersionedObject) throws -> VersionedObject
-    ) throws -> (object: VersionedObject, durable: DurablePoint) {
+    ) throws -> (object: VersionedObject, encoded: [UInt8]?, durable: DurablePoint) {
         var result = VersionedObject()
+        var encoded: [UInt8]?
         let (_, durable) = try storage.apply(collection: collection, key: key) { record in
             let current =
                 try record.map {
@@ -65,9 +86,10 @@ struct LocalReplica: Sendable {
             result = try change(current)
             guard result != current else { return nil }
             let form = result.storedForm()
-            return form.isTombstone ? .tombstone(meta: form.meta) : .put(meta: form.meta, value: form.value)
+            encoded = form.isTombstone ? form.meta : form.value
+            return Self.mutation(form)
         }
-        return (result, durable)
+        return (result, encoded, durable)
     }
 
     func keys(collection: String, after: [UInt8]?, limit: Int) async throws -> [[UInt8]] {

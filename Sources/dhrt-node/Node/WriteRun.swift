@@ -26,6 +26,8 @@ final class WriteRun: Sendable {
         var timeout: Scheduled<Void>?
         var finished = false
         var replied = false
+        /// The stored record's object bytes, sent to the replicas as they are.
+        var encoded: [UInt8]?
     }
 
     private let state: Mutex<State>
@@ -102,7 +104,7 @@ final class WriteRun: Sendable {
     }
 
     private func storeLocally() {
-        let applied: (object: VersionedObject, durable: DurablePoint)
+        let applied: (object: VersionedObject, encoded: [UInt8]?, durable: DurablePoint)
         do {
             applied = try node.replica.applyTransform(collection: collection, key: key, change)
         } catch {
@@ -111,6 +113,7 @@ final class WriteRun: Sendable {
             apply { $0.onLocalFailure(reason: "\(error)") }
             return
         }
+        state.withLock { $0.encoded = applied.encoded }
         apply { $0.onLocalApplied(applied.object) }
         node.storage.whenDurable(applied.durable, on: node.executors.executor(for: loop)) { durable in
             switch durable {
@@ -121,8 +124,9 @@ final class WriteRun: Sendable {
     }
 
     private func send(_ object: VersionedObject, to names: [String]) {
-        // Encoded once; every peer's frame shares the buffer.
-        let payload = ReplicaPut(collection: collection, key: key, object: object.encoded()).encoded()
+        // Encoded once (the local record's bytes when it wrote one); every peer's frame shares the buffer.
+        let bytes = state.withLock { $0.encoded } ?? object.encoded()
+        let payload = ReplicaPut(collection: collection, key: key, object: bytes).encoded()
         for name in names {
             guard let client = snapshot.clients[name] else {
                 apply { $0.onFailure(from: name, reason: "unknown member \(name)") }
