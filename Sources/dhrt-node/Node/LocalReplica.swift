@@ -5,39 +5,6 @@ import Storage
 struct LocalReplica: Sendable {
     let storage: StorageEngine
 
-    /// The stored object, or the empty object if the key was never written here.
-    func get(collection: String, key: [UInt8]) async throws -> VersionedObject {
-        guard let record = try await storage.get(collection: collection, key: key) else { return VersionedObject() }
-        return try VersionedObject(storedMeta: record.meta, value: record.value, isTombstone: record.isTombstone)
-    }
-
-    /// Merges `incoming` into the stored object atomically (replica writes and read repair).
-    @discardableResult
-    func merge(collection: String, key: [UInt8], _ incoming: VersionedObject) async throws -> VersionedObject {
-        try await transform(collection: collection, key: key) { stored in
-            ReplicaStore.merge(stored: stored, incoming: incoming) ?? stored
-        }
-    }
-
-    /// Runs `change` on the stored object under the key's write lock and stores the result if it differs.
-    /// `change` may throw to abort (conditional writes); nothing is written then.
-    func transform(
-        collection: String, key: [UInt8], _ change: (VersionedObject) throws -> VersionedObject
-    ) async throws -> VersionedObject {
-        var result = VersionedObject()
-        _ = try await storage.update(collection: collection, key: key) { record in
-            let current =
-                try record.map {
-                    try VersionedObject(storedMeta: $0.meta, value: $0.value, isTombstone: $0.isTombstone)
-                } ?? VersionedObject()
-            result = try change(current)
-            guard result != current else { return nil }
-            let form = result.storedForm()
-            return form.isTombstone ? .tombstone(meta: form.meta) : .put(meta: form.meta, value: form.value)
-        }
-        return result
-    }
-
     /// `get` without suspending, for the event loop.
     func getNow(collection: String, key: [UInt8]) throws -> VersionedObject {
         guard let record = try storage.getNow(collection: collection, key: key) else { return VersionedObject() }

@@ -15,14 +15,7 @@ final class ReadRun: Sendable {
     private let loop: any EventLoop
     private let deadline: NIODeadline
     private let result: EventLoopPromise<QuorumRead.Outcome>
-
-    private struct State {
-        var machine: QuorumRead
-        var timeout: Scheduled<Void>?
-        var finished = false
-    }
-
-    private let state: Mutex<State>
+    private let cell: MachineCell<QuorumRead>
 
     /// Prepares a read of `collection`/`key` needing `r` answers from `replicas` (preference order).
     init(node: Node, snapshot: RingSnapshot, collection: String, key: [UInt8], replicas: [String], r: Int) {
@@ -43,7 +36,7 @@ final class ReadRun: Sendable {
             requestID: id, replicas: ordered, r: r, deadline: deadline.uptimeNanoseconds,
             fanout: askAll ? ordered.count : r,
             speculationDelay: node.latency.speculationDelay(for: peers))
-        state = Mutex(State(machine: machine))
+        cell = MachineCell(machine, background: node.background)
     }
 
     /// A uniform value in [0, 1) from a request id (SplitMix64's finaliser).
@@ -57,7 +50,7 @@ final class ReadRun: Sendable {
 
     /// Runs the read; the future completes with the client's answer (late replies and repair go on after).
     func start() -> EventLoopFuture<QuorumRead.Outcome> {
-        guard node.background.begin() else {
+        guard cell.begin() else {
             result.succeed(.failure(.notEnoughReplicas(required: 1, replicas: 0, answered: [], failed: [:])))
             return result.futureResult
         }
@@ -66,17 +59,7 @@ final class ReadRun: Sendable {
     }
 
     private func apply(_ event: (inout QuorumRead) -> [QuorumRead.Action]) {
-        let (actions, justFinished, timeout) = state.withLock { state in
-            let actions = event(&state.machine)
-            guard state.machine.isFinished, !state.finished else { return (actions, false, nil as Scheduled<Void>?) }
-            state.finished = true
-            return (actions, true, state.timeout)
-        }
-        perform(actions)
-        if justFinished {
-            timeout?.cancel()
-            node.background.end()
-        }
+        cell.apply(event, perform: perform)
     }
 
     private func perform(_ actions: [QuorumRead.Action]) {
@@ -90,15 +73,9 @@ final class ReadRun: Sendable {
                     apply { $0.onReply(from: node.config.name, reply) }
                 }
             case .scheduleTimeout(let at):
-                // A read the local replica answered at once is finished before its timer would be armed.
-                state.withLock { state in
-                    guard !state.finished else { return }
-                    state.timeout = loop.scheduleTask(deadline: .uptimeNanoseconds(at)) {
-                        self.apply { $0.onTimeout(now: at) }
-                    }
-                }
+                cell.armTimeout(on: loop, at: at) { self.apply { $0.onTimeout(now: at) } }
             case .scheduleSpeculation(let after):
-                guard !state.withLock({ $0.finished || $0.machine.hasReplied }) else { continue }
+                guard !cell.peek({ $0.isFinished || $0.hasReplied }) else { continue }
                 loop.scheduleTask(in: .nanoseconds(Int64(clamping: after))) { self.apply { $0.onSpeculation() } }
             case .reply(let outcome):
                 result.succeed(outcome)

@@ -21,16 +21,15 @@ final class WriteRun: Sendable {
     private let deadline: NIODeadline
     private let result: EventLoopPromise<QuorumWrite.Outcome>
 
-    private struct State {
-        var machine: QuorumWrite
-        var timeout: Scheduled<Void>?
-        var finished = false
+    private let cell: MachineCell<QuorumWrite>
+
+    private struct Local {
         var replied = false
         /// The stored record's object bytes, sent to the replicas as they are.
         var encoded: [UInt8]?
     }
 
-    private let state: Mutex<State>
+    private let local = Mutex(Local())
 
     init(
         node: Node, snapshot: RingSnapshot, collection: String, key: [UInt8], replicas: [String], w: Int,
@@ -47,13 +46,13 @@ final class WriteRun: Sendable {
         let machine = QuorumWrite(
             requestID: QuorumIDs.next(), coordinator: node.config.name, replicas: replicas, w: w,
             deadline: deadline.uptimeNanoseconds)
-        state = Mutex(State(machine: machine))
+        cell = MachineCell(machine, background: node.background)
     }
 
     /// Runs the write. The future fails with the local store's error (a failed precondition, a disk error)
     /// and otherwise completes with the machine's outcome; replica calls past `w` go on after it.
     func start() -> EventLoopFuture<QuorumWrite.Outcome> {
-        guard node.background.begin() else {
+        guard cell.begin() else {
             result.fail(FanOut.ShuttingDown())
             return result.futureResult
         }
@@ -62,17 +61,7 @@ final class WriteRun: Sendable {
     }
 
     private func apply(_ event: (inout QuorumWrite) -> [QuorumWrite.Action]) {
-        let (actions, justFinished, timeout) = state.withLock { state in
-            let actions = event(&state.machine)
-            guard state.machine.isFinished, !state.finished else { return (actions, false, nil as Scheduled<Void>?) }
-            state.finished = true
-            return (actions, true, state.timeout)
-        }
-        perform(actions)
-        if justFinished {
-            timeout?.cancel()
-            node.background.end()
-        }
+        cell.apply(event, perform: perform)
     }
 
     private func perform(_ actions: [QuorumWrite.Action]) {
@@ -81,12 +70,7 @@ final class WriteRun: Sendable {
             case .storeLocally:
                 storeLocally()
             case .scheduleTimeout(let at):
-                state.withLock { state in
-                    guard !state.finished else { return }
-                    state.timeout = loop.scheduleTask(deadline: .uptimeNanoseconds(at)) {
-                        self.apply { $0.onTimeout(now: at) }
-                    }
-                }
+                cell.armTimeout(on: loop, at: at) { self.apply { $0.onTimeout(now: at) } }
             case .send(let names, let object):
                 send(object, to: names)
             case .reply(let outcome):
@@ -97,9 +81,9 @@ final class WriteRun: Sendable {
 
     /// Claims the client answer; false if it was given already.
     private func answer() -> Bool {
-        state.withLock { state in
-            defer { state.replied = true }
-            return !state.replied
+        local.withLock { local in
+            defer { local.replied = true }
+            return !local.replied
         }
     }
 
@@ -113,7 +97,7 @@ final class WriteRun: Sendable {
             apply { $0.onLocalFailure(reason: "\(error)") }
             return
         }
-        state.withLock { $0.encoded = applied.encoded }
+        local.withLock { $0.encoded = applied.encoded }
         apply { $0.onLocalApplied(applied.object) }
         node.storage.whenDurable(applied.durable, on: node.executors.executor(for: loop)) { durable in
             switch durable {
@@ -125,7 +109,7 @@ final class WriteRun: Sendable {
 
     private func send(_ object: VersionedObject, to names: [String]) {
         // Encoded once (the local record's bytes when it wrote one); every peer's frame shares the buffer.
-        let bytes = state.withLock { $0.encoded } ?? object.encoded()
+        let bytes = local.withLock { $0.encoded } ?? object.encoded()
         let payload = ReplicaPut(collection: collection, key: key, object: bytes).encoded()
         for name in names {
             guard let client = snapshot.clients[name] else {
