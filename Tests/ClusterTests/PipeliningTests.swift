@@ -50,4 +50,14 @@ struct PipeliningTests {
         #expect(statuses == ["413", "404"], "\(text.prefix(2000))")
         #expect(text.contains("\"too_large\""))
     }
+
+    @Test func expectContinue_isAnsweredBeforeTheBody() async throws {
+        let cluster = try await LocalCluster.start(size: 1)
+        defer { cluster.stop() }
+        let head = "PUT /v1/kv/pipe/k HTTP/1.1\r\nHost: dhrt\r\nContent-Length: 2\r\nExpect: 100-continue\r\n"
+        let reply = try RawFrame.exchange(Array((head + "Connection: close\r\n\r\nv1").utf8), port: cluster[0].httpPort)
+        let text = String(decoding: reply, as: UTF8.self)
+        let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+        #expect(statuses == ["100", "204"], "\(text)")
+    }
 }

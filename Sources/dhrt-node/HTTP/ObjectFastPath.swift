@@ -100,6 +100,10 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case (.idle, .head(let head)):
             if let pending = Self.objectRequest(head) {
                 mode = .collecting(pending)
+                // curl -T and other uploaders wait (curl: 1 s) for this before they send the body.
+                if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                    context.writeAndFlush(Self.wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+                }
             } else {
                 mode = .passingThrough(requestEnded: false, responseEnded: false)
                 context.fireChannelRead(Self.wrapInboundOut(part))
