@@ -123,8 +123,7 @@ public final class StorageEngine: Sendable {
 
     /// The newest record of `key`, tombstones included (`isTombstone`), or nil if the key was never written.
     nonisolated(nonsending) public func get(collection: String, key: [UInt8]) async throws -> StoredRecord? {
-        try validate(key: key)
-        return try store(collection)?.read(key: key, metaOnly: false)
+        try getNow(collection: collection, key: key)
     }
 
     /// `get` for callers on an event loop: the keydir look-up and one positional read, no suspension.
@@ -186,16 +185,9 @@ public final class StorageEngine: Sendable {
     nonisolated(nonsending) public func update(
         collection: String, key: [UInt8], _ transform: (StoredRecord?) throws -> Mutation?
     ) async throws -> Mutation? {
-        try validate(key: key)
-        let store = try storeCreating(collection)
-        let (mutation, _) = try store.update(key: key, transform) { (mutation) throws(StorageError) in
-            switch mutation {
-            case .put(let meta, let value): try validate(meta: meta, value: value)
-            case .tombstone(let meta): try validate(meta: meta, value: [])
-            }
-        }
+        let (mutation, point) = try apply(collection: collection, key: key, transform)
         // Even an unchanged record may rest on bytes another writer appended but has not yet synced.
-        try await awaitDurable(store)
+        try await awaitDurable(point.store)
         return mutation
     }
 

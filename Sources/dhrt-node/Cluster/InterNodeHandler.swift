@@ -15,68 +15,59 @@ struct InterNodeHandler: Sendable {
 
     /// The wire server's responder.
     func respond(_ frame: Frame, on loop: any EventLoop, reply: @escaping @Sendable (Frame) -> Void) {
-        switch MessageType(rawValue: frame.type) {
-        case .replicaGet:
-            reply(answer(frame) { try replicaGet(ReplicaGet.decode(frame.payload)) })
-        case .replicaPut:
-            do {
-                let request = try ReplicaPut.decode(frame.payload)
-                let durable = try replicaPut(request)
-                node.storage.whenDurable(durable, on: node.executors.executor(for: loop)) { result in
-                    switch result {
-                    case .success: reply(.reply(ReplicaPutReply()))
-                    case .failure(let error): reply(answer(frame) { throw error })
-                    }
-                }
-            } catch {
-                reply(answer(frame) { throw error })
-            }
-        default:
-            Task { reply(await handle(frame)) }
-        }
-    }
-
-    /// The reply frame for `body`'s result: its frame, or the error frame its error maps to.
-    private func answer(_ frame: Frame, _ body: () throws -> Frame) -> Frame {
-        do {
-            return try body()
-        } catch let error as MessageDecodingError {
-            node.logger.warning(
-                "malformed inter-node message", metadata: ["type": "\(frame.type)", "error": "\(error)"])
-            return .error(type: frame.type, code: "bad_message", detail: error.description)
-        } catch let error as ErrorReply {
-            return .error(type: frame.type, code: error.code, detail: error.detail)
-        } catch {
-            node.logger.error("inter-node request failed", metadata: ["type": "\(frame.type)", "error": "\(error)"])
-            return .error(type: frame.type, code: "failed", detail: "\(error)")
-        }
-    }
-
-    func handle(_ frame: Frame) async -> Frame {
         guard let type = MessageType(rawValue: frame.type) else {
             node.logger.warning("unknown inter-node message type", metadata: ["type": "\(frame.type)"])
-            return .error(type: frame.type, code: "unknown_type", detail: "unknown message type \(frame.type)")
+            reply(.error(type: frame.type, code: "unknown_type", detail: "unknown message type \(frame.type)"))
+            return
         }
         do {
             switch type {
-            case .hello: return try hello(Hello.decode(frame.payload))
-            case .replicaGet: return try replicaGet(ReplicaGet.decode(frame.payload))
+            case .hello:
+                reply(try hello(Hello.decode(frame.payload)))
+            case .replicaGet:
+                reply(try replicaGet(ReplicaGet.decode(frame.payload)))
             case .replicaPut:
                 let durable = try replicaPut(ReplicaPut.decode(frame.payload))
-                try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-                    node.storage.whenDurable(durable, on: nil) { done.resume(with: $0) }
+                node.storage.whenDurable(durable, on: node.executors.executor(for: loop)) { result in
+                    switch result {
+                    case .success: reply(.reply(ReplicaPutReply()))
+                    case .failure(let error): reply(errorFrame(error, answering: frame))
+                    }
                 }
-                return .reply(ReplicaPutReply())
-            case .coordinatePut: return try await coordinatePut(CoordinatePut.decode(frame.payload))
-            case .listKeys: return try await listKeys(ListKeys.decode(frame.payload))
-            case .dropCollection: return try await dropCollection(DropCollection.decode(frame.payload))
+            case .coordinatePut:
+                let request = try CoordinatePut.decode(frame.payload)
+                Task { reply(await coordinatePut(request)) }
+            case .listKeys:
+                let request = try ListKeys.decode(frame.payload)
+                Task { reply(await inTask(frame) { try await listKeys(request) }) }
+            case .dropCollection:
+                let request = try DropCollection.decode(frame.payload)
+                Task { reply(await inTask(frame) { try await dropCollection(request) }) }
             }
-        } catch let error as MessageDecodingError {
-            node.logger.warning("malformed inter-node message", metadata: ["type": "\(type)", "error": "\(error)"])
-            return .error(type: frame.type, code: "bad_message", detail: error.description)
-        } catch let error as ErrorReply {
-            return .error(type: frame.type, code: error.code, detail: error.detail)
         } catch {
+            reply(errorFrame(error, answering: frame))
+        }
+    }
+
+    private func inTask(_ frame: Frame, _ body: () async throws -> Frame) async -> Frame {
+        do {
+            return try await body()
+        } catch {
+            return errorFrame(error, answering: frame)
+        }
+    }
+
+    /// The error frame answering `frame` for `error`.
+    private func errorFrame(_ error: any Error, answering frame: Frame) -> Frame {
+        let type = MessageType(rawValue: frame.type).map { "\($0)" } ?? "\(frame.type)"
+        switch error {
+        case let error as MessageDecodingError:
+            node.logger.warning(
+                "malformed inter-node message", metadata: ["type": "\(type)", "error": "\(error)"])
+            return .error(type: frame.type, code: "bad_message", detail: error.description)
+        case let error as ErrorReply:
+            return .error(type: frame.type, code: error.code, detail: error.detail)
+        default:
             node.logger.error("inter-node request failed", metadata: ["type": "\(type)", "error": "\(error)"])
             return .error(type: frame.type, code: "failed", detail: "\(error)")
         }
@@ -126,7 +117,7 @@ struct InterNodeHandler: Sendable {
             collection: request.collection, key: request.key, incoming, encoded: request.object)
     }
 
-    private func coordinatePut(_ request: CoordinatePut) async throws -> Frame {
+    private func coordinatePut(_ request: CoordinatePut) async -> Frame {
         let write = WriteRequest(
             collection: request.collection, key: request.key,
             content: request.value.map { Content(value: $0, contentType: request.contentType) },

@@ -34,12 +34,7 @@ struct Peers: Sendable {
         } catch {
             throw .transport(error)
         }
-        if frame.isError { throw .remote(ErrorReply.decode(frame.payload)) }
-        do {
-            return try Reply.decode(frame.payload)
-        } catch {
-            throw .malformedReply(error)
-        }
+        return try Self.decode(.success(frame), as: Reply.self).get()
     }
 }
 

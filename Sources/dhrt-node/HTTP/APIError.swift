@@ -16,14 +16,7 @@ struct APIError: Error, Sendable {
         self.headers = headers
     }
 
-    var response: Response {
-        var json = JSONWriter()
-        json.object { json in
-            json.field("error", code)
-            json.field("detail", detail)
-        }
-        return json.response(status: status, headers: headers)
-    }
+    var response: Response { answer.response }
 
     static func badRequest(_ code: String, _ detail: String) -> APIError { APIError(.badRequest, code, detail) }
     static func notFound(_ detail: String) -> APIError { APIError(.notFound, "not_found", detail) }

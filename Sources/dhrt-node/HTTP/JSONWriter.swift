@@ -72,9 +72,7 @@ struct JSONWriter {
     }
 
     func response(status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        var headers = headers
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        HTTPAnswer(status: status, headers: headers, json: self).response
     }
 
     private mutating func open(_ bracket: UInt8) {

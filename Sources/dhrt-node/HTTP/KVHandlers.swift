@@ -8,7 +8,7 @@ struct KVHandlers {
     /// The object routes, when they reach Hummingbird rather than the fast path: the same endpoint.
     func object(_ verb: Route.KVVerb, collection: String, key: [UInt8], request: Request) async throws -> Response {
         var request = request
-        let body = verb == .put ? ByteBuffer(bytes: try await collectBody(&request)) : nil
+        let body = verb == .put ? try await collectBody(&request) : nil
         let answer = try await ObjectEndpoint(node: node).answer(
             verb, collection: collection, key: key, method: request.method, headers: request.headers, body: body
         ).get()
@@ -120,13 +120,12 @@ struct KVHandlers {
         }
     }
 
-    private func collectBody(_ request: inout Request) async throws -> [UInt8] {
+    private func collectBody(_ request: inout Request) async throws -> ByteBuffer {
         let limit = node.limits.maxValueSize
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw APIError.tooLarge(limit: limit)
         }
-        var buffer = try await request.collectBody(upTo: limit)
-        return buffer.readBytes(length: buffer.readableBytes) ?? []
+        return try await request.collectBody(upTo: limit)
     }
 
     static func headers(acks: Int, replicas: [String]) -> HTTPFields {

@@ -16,7 +16,6 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private struct Pending {
-        var route: Route
         var verb: Route.KVVerb
         var collection: String
         var key: [UInt8]
@@ -24,6 +23,8 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         var body: ByteBuffer?
         var tooLarge = false
         var started = ContinuousClock.now
+
+        var route: Route { .object(verb, collection: collection, key: key) }
     }
 
     private enum Mode {
@@ -101,7 +102,7 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             if let pending = Self.objectRequest(head) {
                 mode = .collecting(pending)
                 // curl -T and other uploaders wait (curl: 1 s) for this before they send the body.
-                if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                if pending.verb == .put, head.headerFields[.expect]?.lowercased() == "100-continue" {
                     context.writeAndFlush(Self.wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
                 }
             } else {
@@ -151,9 +152,7 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         let route =
             Route.plainObject(method: head.method, path: path) ?? (try? Route.resolve(method: head.method, path: path))
         guard case .object(let verb, let collection, let key)? = route else { return nil }
-        return Pending(
-            route: .object(verb, collection: collection, key: key), verb: verb, collection: collection, key: key,
-            head: head)
+        return Pending(verb: verb, collection: collection, key: key, head: head)
     }
 
     private func answer(_ pending: Pending, context: ChannelHandlerContext) {

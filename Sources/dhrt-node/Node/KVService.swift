@@ -2,7 +2,6 @@ import Coordinator
 import Foundation
 import HTTPTypes
 import NIOCore
-import NIOPosix
 import Ring
 import Wire
 
@@ -67,32 +66,37 @@ struct KVService: Sendable {
     /// Starts a client write; the future fails with an `APIError` or succeeds.
     func startWrite(_ request: WriteRequest) throws(APIError) -> EventLoopFuture<WriteOutcome> {
         try validate(key: request.key)
-        let replicas = node.cluster.snapshot.replicas(collection: request.collection, key: request.key)
+        let snapshot = node.cluster.snapshot
+        let replicas = snapshot.replicas(collection: request.collection, key: request.key)
         let need = try quorum(request.writeQuorum, available: replicas.count)
         guard need <= replicas.count else {
             throw .unavailable(
                 "write needs \(need) replicas (X-Dhrt-W) but the cluster holds only \(replicas.count) of the key")
         }
-        if replicas.contains(node.config.name) { return try startCoordinating(request) }
+        if replicas.contains(node.config.name) {
+            return try startCoordinating(request, snapshot: snapshot, replicas: replicas, w: need)
+        }
         // Forwarding is the rare path (a client talking to a node outside the key's preference list).
-        let promise = (MultiThreadedEventLoopGroup.currentEventLoop ?? node.executors.anyLoop).makePromise(
-            of: WriteOutcome.self)
+        let promise = node.executors.currentOrAnyLoop.makePromise(of: WriteOutcome.self)
         promise.completeWithTask { try await forward(request, to: replicas) }
         return promise.futureResult
     }
 
     /// Applies the write to the local replica with this node's actor id, then replicates it (`QuorumWrite`).
     func coordinateLocally(_ request: WriteRequest) async throws(APIError) -> WriteOutcome {
-        try await Self.awaiting(startCoordinating(request))
-    }
-
-    private func startCoordinating(_ request: WriteRequest) throws(APIError) -> EventLoopFuture<WriteOutcome> {
         try validate(key: request.key)
         let snapshot = node.cluster.snapshot
         var replicas = snapshot.replicas(collection: request.collection, key: request.key)
         // A forwarded write may reach a node whose ring view does not list it yet; it still coordinates.
         if !replicas.contains(node.config.name) { replicas = [node.config.name] + replicas.dropLast() }
         let need = try quorum(request.writeQuorum, available: replicas.count)
+        return try await Self.awaiting(startCoordinating(request, snapshot: snapshot, replicas: replicas, w: need))
+    }
+
+    /// Runs `QuorumWrite` for a key this node holds a replica of; `replicas` and `w` are already resolved.
+    private func startCoordinating(
+        _ request: WriteRequest, snapshot: RingSnapshot, replicas: [String], w need: Int
+    ) throws(APIError) -> EventLoopFuture<WriteOutcome> {
         let write = try clientWrite(request)
         let preconditions = try preconditions(request)
         // A delete without a context supersedes everything the coordinator has seen: a plain DELETE removes

@@ -1,7 +1,6 @@
 import Coordinator
 import Dispatch
 import NIOCore
-import NIOPosix
 import Synchronization
 import Wire
 
@@ -23,7 +22,7 @@ final class ReadRun: Sendable {
         self.snapshot = snapshot
         self.collection = collection
         self.key = key
-        loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        loop = node.executors.currentOrAnyLoop
         deadline = .now() + TimeAmount(node.config.requestTimeout)
         result = loop.makePromise(of: QuorumRead.Outcome.self)
         let ordered = node.latency.order(replicas, local: node.config.name)

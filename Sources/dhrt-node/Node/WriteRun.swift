@@ -1,6 +1,5 @@
 import Coordinator
 import NIOCore
-import NIOPosix
 import Storage
 import Synchronization
 import Wire
@@ -40,7 +39,7 @@ final class WriteRun: Sendable {
         self.collection = collection
         self.key = key
         self.change = change
-        loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.any()
+        loop = node.executors.currentOrAnyLoop
         deadline = .now() + TimeAmount(node.config.requestTimeout)
         result = loop.makePromise(of: QuorumWrite.Outcome.self)
         let machine = QuorumWrite(
