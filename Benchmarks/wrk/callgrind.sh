@@ -36,39 +36,15 @@ HOST=127.0.0.1 HTTP0=18711 CLUSTER0=19711
 [ $cluster = 1 ] && HTTP0=18721 CLUSTER0=19721
 NODES=$([ $cluster = 1 ] && echo 3 || echo 1)
 TARGET=$([ $cluster = 1 ] && echo 2 || echo 1)   # the node under callgrind
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 
 mkdir -p "$out"
 rm -f "$out"/callgrind.out* "$out/commands" "$out/phases.txt"   # dumps are numbered from 1
 work=$(mktemp -d /tmp/dhrt-callgrind-work.XXXXXX)
-pids=() child=
-bounded() {  # bounded SECONDS CMD... : in the background and waited for, so INT/TERM act at once
-  timeout "$1" "${@:2}" & child=$!
-  local rc=0; wait "$child" || rc=$?; child=; return $rc
-}
-cleanup() {
-  local pid i
-  [ -n "$child" ] && kill -TERM "$child" 2>/dev/null
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do   # valgrind writes its last dump on exit: give it 30 s
-    for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && { log "pid $pid did not stop, KILL"; kill -KILL "$pid" 2>/dev/null || true; }
-    wait "$pid" 2>/dev/null || true
-  done
-  cp "$work"/n*.log "$out"/ 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+STOP_TENTHS=300
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+refuse_busy_ports
 
-for ((i = 0; i < NODES; i++)); do
-  for p in $((HTTP0 + i)) $((CLUSTER0 + i)); do
-    ss -Htln "sport = :$p" | grep -q . && die "port $p is in use; refusing to start"
-  done
-done
-
-url() { echo "http://$HOST:$((HTTP0 + $1 - 1))"; }
 # valgrind (3.19 at least) aborts on the DWARF 5 forms Swift's toolchain emits; a copy without debug
 # sections keeps the symbol table, which is all callgrind_annotate needs for function names.
 objcopy --strip-debug "$node_bin" "$work/dhrt-node" || die "objcopy --strip-debug $node_bin failed"
@@ -91,21 +67,7 @@ for ((i = 1; i <= NODES; i++)); do
 done
 vpid=${pids[$((TARGET - 1))]}
 
-deadline=$((SECONDS + 120))
-for ((i = 1; i <= NODES; i++)); do
-  until curl -sf --max-time 2 -o /dev/null "$(url $i)/health"; do
-    kill -0 "${pids[$((i - 1))]}" 2>/dev/null || die "n$i exited; see $out/n$i.log"
-    [ $SECONDS -lt $deadline ] || die "n$i not healthy after 120 s"
-    sleep 0.5
-  done
-done
-members() { curl -s --max-time 5 "$(url "$1")/v1/status" 2>/dev/null | grep -o '"name"' | wc -l; }
-for ((i = 1; i <= NODES; i++)); do
-  until [ "$(members $i)" -ge $NODES ]; do
-    [ $SECONDS -lt $deadline ] || die "n$i sees $(members $i) of $NODES members after 120 s"
-    sleep 0.5
-  done
-done
+wait_ready 120
 log "ready after $SECONDS s"
 
 head -c 100 /dev/zero | tr '\0' 'v' >"$work/value"

@@ -32,39 +32,13 @@ node_bin=$bin/dhrt-node
 for b in wrk curl ss; do command -v $b >/dev/null || { echo "missing $b" >&2; exit 1; }; done
 
 HOST=127.0.0.1 HTTP0=18701 CLUSTER0=19701 NODES=3
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
 
 mkdir -p "$out"
 work=$(mktemp -d /tmp/dhrt-wrk-cluster.XXXXXX)
-pids=() child=
-# Load generators run in the background and are waited for, so that INT/TERM reach the trap at once
-# instead of after the child's own run (bash defers traps while a foreground child runs).
-bounded() {  # bounded SECONDS CMD... : CMD under timeout; the exit status of CMD
-  timeout "$1" "${@:2}" & child=$!
-  local rc=0; wait "$child" || rc=$?; child=; return $rc
-}
-cleanup() {
-  local pid i
-  [ -n "$child" ] && kill -TERM "$child" 2>/dev/null
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do   # bounded: a node that ignores TERM for 10 s is killed
-    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && { log "node pid $pid did not stop, KILL"; kill -KILL "$pid" 2>/dev/null || true; }
-    wait "$pid" 2>/dev/null || true
-  done
-  # Node logs are worth keeping next to the results; the data is not.
-  cp "$work"/n*.log "$out"/ 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for ((i = 0; i < NODES; i++)); do
-  for p in $((HTTP0 + i)) $((CLUSTER0 + i)); do
-    ss -Htln "sport = :$p" | grep -q . && die "port $p is in use; refusing to start"
-  done
-done
+STOP_TENTHS=100
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+refuse_busy_ports
 
 # --- cluster ----------------------------------------------------------------------------------------
 for ((i = 1; i <= NODES; i++)); do
@@ -76,23 +50,7 @@ for ((i = 1; i <= NODES; i++)); do
   log "n$i pid $! http://$HOST:$((HTTP0 + i - 1))"
 done
 
-url() { echo "http://$HOST:$((HTTP0 + $1 - 1))"; }
-members() { curl -s --max-time 1 "$(url "$1")/v1/status" 2>/dev/null | grep -o '"name"' | wc -l; }
-deadline=$((SECONDS + 30))
-for ((i = 1; i <= NODES; i++)); do
-  until curl -sf --max-time 1 -o /dev/null "$(url $i)/health"; do
-    kill -0 "${pids[$((i - 1))]}" 2>/dev/null || die "n$i exited; see $out/n$i.log"
-    [ $SECONDS -lt $deadline ] || die "n$i not healthy after 30 s"
-    sleep 0.2
-  done
-done
-for ((i = 1; i <= NODES; i++)); do
-  # /v1/status lists members by "name"; every node must see all three before the ring is final.
-  until [ "$(members $i)" -ge $NODES ]; do
-    [ $SECONDS -lt $deadline ] || die "n$i sees $(members $i) of $NODES members after 30 s"
-    sleep 0.2
-  done
-done
+wait_ready 30
 log "cluster of $NODES ready"
 git -C "$root" rev-parse --short HEAD >"$out/commit" 2>/dev/null || true
 
