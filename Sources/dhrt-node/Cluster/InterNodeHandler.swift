@@ -8,7 +8,8 @@ import Wire
 ///
 /// Replica reads and merges are answered on the connection's event loop, without a task: a read from the
 /// keydir and the record, a merge appended under the collection lock and answered when group commit reports
-/// it durable. The rest (membership, forwarded writes, listing, drops) is rare and runs in a task.
+/// it durable; a membership hello is answered in place too. Forwarded writes, listing and drops are rare and run
+/// in a task each.
 /// A payload that does not decode is answered with an error frame and logged; it never reaches storage.
 struct InterNodeHandler: Sendable {
     let node: Node
