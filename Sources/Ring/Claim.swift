@@ -93,8 +93,8 @@ extension Ring {
         let owners = owners.map { Int($0) >= newIndex ? $0 + 1 : $0 }
         let claimed = rebalanced(members: newMembers, owners: owners, leaving: nil)
         return Ring(
-            epoch: epoch + 1, partitioner: partitioner, replicas: replicas, members: newMembers, owners: claimed,
-            pending: [])
+            epoch: epoch + 1, clusterID: clusterID, partitioner: partitioner, replicas: replicas,
+            members: newMembers, owners: claimed, pending: [])
     }
 
     /// The ring without `name`: only the leaver's partitions move, to the members below their new share.
@@ -105,7 +105,7 @@ extension Ring {
         remaining.remove(at: leaver)
         let claimed = rebalanced(members: members, owners: owners, leaving: leaver)
         return Ring(
-            epoch: epoch + 1, partitioner: partitioner, replicas: replicas, members: remaining,
+            epoch: epoch + 1, clusterID: clusterID, partitioner: partitioner, replicas: replicas, members: remaining,
             owners: claimed.map { $0 > UInt16(leaver) ? $0 - 1 : $0 }, pending: [])
     }
 

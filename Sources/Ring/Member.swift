@@ -8,6 +8,8 @@ public enum MemberState: String, Sendable, Codable, CaseIterable {
     case leaving
     /// Unreachable. Still owns its partitions: only an explicit leave moves data.
     case down
+    /// Left the cluster (by a leave whose transfers finished, or a force-remove); owns nothing.
+    case left
 }
 
 /// A node of the ring.

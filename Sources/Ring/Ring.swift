@@ -9,6 +9,8 @@ public struct Ring: Sendable, Equatable {
 
     /// Grows by one with every change; gossip keeps the ring with the highest epoch.
     public internal(set) var epoch: UInt64
+    /// Chosen when the cluster is formed; rings of different clusters never merge.
+    public internal(set) var clusterID: UInt64
     /// Maps hashes to partitions.
     public let partitioner: Partitioner
     /// N, the number of replicas of each key.
@@ -17,8 +19,10 @@ public struct Ring: Sendable, Equatable {
     public internal(set) var members: [Member]
     /// Owner of each partition, as an index into `members`.
     @usableFromInline var owners: [UInt16]
-    /// Transfers staged but not yet committed.
+    /// Ownership changes committed but not yet carried out: owners switch once every receiver has its data.
     public internal(set) var pending: [Transfer]
+    /// Members that received all the data of the pending transfers (sorted names).
+    public internal(set) var transferred: [String]
     /// For each partition, `min(N, S)` member indices: the precomputed preference lists.
     @usableFromInline var preferenceTable: [UInt16]
     @usableFromInline var preferenceWidth: Int
@@ -26,8 +30,13 @@ public struct Ring: Sendable, Equatable {
     /// Q, the number of partitions.
     @inlinable public var partitionCount: Int { partitioner.count }
 
-    init(epoch: UInt64, partitioner: Partitioner, replicas: Int, members: [Member], owners: [UInt16], pending: [Transfer]) {
+    init(
+        epoch: UInt64, clusterID: UInt64 = 0, partitioner: Partitioner, replicas: Int, members: [Member],
+        owners: [UInt16], pending: [Transfer], transferred: [String] = []
+    ) {
         self.epoch = epoch
+        self.clusterID = clusterID
+        self.transferred = transferred
         self.partitioner = partitioner
         self.replicas = replicas
         self.members = members
@@ -148,19 +157,23 @@ public struct Ring: Sendable, Equatable {
         SpacingScore(owners: owners.map(Int.init), replicas: replicas, zones: nil).windowViolations
     }
 
-    /// Human-readable warnings about this ring: replication below N, spacing violations.
+    /// Human-readable warnings about this ring: replication below N.
     public var warnings: [String] {
-        var result: [String] = []
-        if members.count < replicas {
-            result.append("only \(members.count) member(s) for N=\(replicas): keys have fewer than N replicas")
-        }
+        let active = members.filter { $0.state != .left }.count
+        guard active < replicas else { return [] }
+        return [
+            "replication is below N: \(active) member(s) for N=\(replicas); each key is stored \(active) time(s)"
+        ]
+    }
+
+    /// What spacing violations mean for users, or nil when there are none. Not a warning: it is often the best
+    /// a ring can do (Q not a multiple of S), and every key keeps N distinct replicas regardless.
+    public var spacingNote: String? {
         let violations = spacingViolations
-        if violations > 0 {
-            result.append(
-                "\(violations) of \(partitionCount) windows of \(replicas) consecutive partitions repeat an owner: "
-                    + "some keys have fewer distinct replicas in their first N partitions")
-        }
-        return result
+        guard violations > 0 else { return nil }
+        return "\(violations) of \(partitionCount) windows of \(replicas) consecutive partitions repeat an owner: "
+            + "every key still has \(min(replicas, members.count)) distinct replicas, but the nodes around those "
+            + "partitions carry a little more replica load and offer fewer distinct fallbacks"
     }
 
     // MARK: Preference lists

@@ -1,12 +1,13 @@
 /// Binary encoding of a ring for gossip: little-endian, version byte first, XXH3 checksum last.
 ///
-/// `u8 version | u64 epoch | u16 Q | u8 N | u16 S | S × member | Q × u16 owner | u32 P | P × (u16 partition,
-/// u16 from, u16 to) | u64 xxh3 of all before`; a member is `str name | str cluster | str http | u8 hasZone
-/// [str zone] | u8 state`, where `str` is `u8 length | UTF-8 bytes`.
+/// `u8 version | u64 epoch | u64 cluster id | u16 Q | u8 N | u16 S | S × member | Q × u16 owner | u32 P |
+/// P × (u16 partition, u16 from, u16 to) | u16 T | T × u16 transferred member | u64 xxh3 of all before`; a member
+/// is `str name | str cluster | str http | u8 hasZone [str zone] | u8 state`, where `str` is
+/// `u8 length | UTF-8 bytes`.
 extension Ring {
     /// The current encoding version.
-    public static let encodingVersion: UInt8 = 1
-    static let states: [MemberState] = [.joining, .up, .leaving, .down]
+    public static let encodingVersion: UInt8 = 2
+    static let states: [MemberState] = [.joining, .up, .leaving, .down, .left]
 
     /// This ring's binary encoding.
     public func encoded() -> [UInt8] {
@@ -14,6 +15,7 @@ extension Ring {
         out.reserveCapacity(32 + members.count * 48 + partitionCount * 2 + pending.count * 6)
         out.append(Self.encodingVersion)
         out.appendInteger(epoch)
+        out.appendInteger(clusterID)
         out.appendInteger(UInt16(partitionCount))
         out.append(UInt8(replicas))
         out.appendInteger(UInt16(members.count))
@@ -36,6 +38,8 @@ extension Ring {
             out.appendInteger(UInt16(index(of: transfer.from) ?? 0))
             out.appendInteger(UInt16(index(of: transfer.to) ?? 0))
         }
+        out.appendInteger(UInt16(transferred.count))
+        for name in transferred { out.appendInteger(UInt16(index(of: name) ?? 0)) }
         out.appendInteger(out.withUnsafeBytes { KeyHash.xxh3($0) })
         return out
     }
@@ -46,10 +50,13 @@ extension Ring {
         let body = bytes.count - 8
         let checksum = bytes.withUnsafeBytes { KeyHash.xxh3(UnsafeRawBufferPointer(rebasing: $0[..<body])) }
         var reader = ByteReader(bytes: bytes, end: body)
-        guard try reader.integer(UInt64.self, at: body) == checksum else { throw RingError.decoding("checksum mismatch") }
+        guard try reader.integer(UInt64.self, at: body) == checksum else {
+            throw RingError.decoding("checksum mismatch")
+        }
         let version: UInt8 = try reader.read()
         guard version == encodingVersion else { throw RingError.decoding("unknown version \(version)") }
         let epoch: UInt64 = try reader.read()
+        let clusterID: UInt64 = try reader.read()
         let partitioner: Partitioner
         do { partitioner = try Partitioner(count: Int(try reader.read() as UInt16)) } catch {
             throw RingError.decoding(error.description)
@@ -66,10 +73,15 @@ extension Ring {
             let zone = try (reader.read() as UInt8) == 1 ? reader.string() : nil
             let stateIndex = Int(try reader.read() as UInt8)
             guard stateIndex < states.count else { throw RingError.decoding("member state \(stateIndex)") }
-            members.append(Member(name: name, clusterAddress: cluster, httpAddress: http, zone: zone, state: states[stateIndex]))
+            members.append(
+                Member(name: name, clusterAddress: cluster, httpAddress: http, zone: zone, state: states[stateIndex]))
         }
-        do { try validate(members, partitionCount: partitioner.count) } catch { throw RingError.decoding(error.description) }
-        guard members == members.sorted(by: { $0.name < $1.name }) else { throw RingError.decoding("members not sorted") }
+        do { try validate(members, partitionCount: partitioner.count) } catch {
+            throw RingError.decoding(error.description)
+        }
+        guard members == members.sorted(by: { $0.name < $1.name }) else {
+            throw RingError.decoding("members not sorted")
+        }
         var owners: [UInt16] = []
         owners.reserveCapacity(partitioner.count)
         for _ in 0..<partitioner.count {
@@ -89,8 +101,18 @@ extension Ring {
             }
             pending.append(Transfer(partition: partition, from: members[from].name, to: members[to].name))
         }
+        let transferredCount = Int(try reader.read() as UInt16)
+        guard transferredCount <= memberCount else { throw RingError.decoding("\(transferredCount) transferred") }
+        var transferred: [String] = []
+        for _ in 0..<transferredCount {
+            let index = Int(try reader.read() as UInt16)
+            guard index < memberCount else { throw RingError.decoding("transferred member out of range") }
+            transferred.append(members[index].name)
+        }
         guard reader.offset == body else { throw RingError.decoding("\(body - reader.offset) trailing bytes") }
-        return Ring(epoch: epoch, partitioner: partitioner, replicas: replicas, members: members, owners: owners, pending: pending)
+        return Ring(
+            epoch: epoch, clusterID: clusterID, partitioner: partitioner, replicas: replicas, members: members,
+            owners: owners, pending: pending, transferred: transferred)
     }
 }
 

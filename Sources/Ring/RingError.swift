@@ -9,6 +9,8 @@ public enum RingError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooManyMembers(count: Int, partitions: Int)
     case lastMemberCannotLeave(String)
     case decoding(String)
+    case transfersPending(Int)
+    case nothingStaged
 
     public var description: String {
         switch self {
@@ -30,6 +32,10 @@ public enum RingError: Error, Equatable, Sendable, CustomStringConvertible {
             return "member '\(name)' is the last one and cannot leave"
         case .decoding(let why):
             return "ring encoding is invalid: \(why)"
+        case .transfersPending(let count):
+            return "\(count) partition transfer(s) of the last plan are not finished; commit again once they are"
+        case .nothingStaged:
+            return "no change is staged"
         }
     }
 }

@@ -49,8 +49,10 @@ extension Ring {
                     name: $0.name, state: $0.state.rawValue, clusterAddress: $0.clusterAddress,
                     httpAddress: $0.httpAddress, zone: $0.zone, partitions: owned[$0.name] ?? 0)
             },
-            partitions: (0..<partitionCount).map { RingView.PartitionView(partition: $0, owner: owner(ofPartition: $0).name) },
+            partitions: (0..<partitionCount).map {
+                RingView.PartitionView(partition: $0, owner: owner(ofPartition: $0).name)
+            },
             pending: pending,
-            warnings: warnings)
+            warnings: warnings + (spacingNote.map { [$0] } ?? []))
     }
 }

@@ -137,3 +137,19 @@ func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> I
     }
     return a.count - b.count
 }
+
+extension CollectionStore {
+    /// The keys of partition `p` (tombstones included) in byte order.
+    func sortedKeys(partition p: Int) -> [[UInt8]] {
+        let keys = state.withLock { s in
+            let table = s.keydir.partitions[p]
+            return table.entries.indices.map { SortableKey(bytes: table.key(at: $0)) }
+        }
+        return keys.sorted().map(\.bytes)
+    }
+
+    /// How many keys (tombstones included) partition `p` holds.
+    func keyCount(partition p: Int) -> Int {
+        state.withLock { $0.keydir.partitions[p].entries.count }
+    }
+}

@@ -15,6 +15,12 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case listKeys = 5
     /// Drop a collection on one node: ``DropCollection`` / ``DropCollectionReply``.
     case dropCollection = 6
+    /// Exchange rings between members; the answer is also a heartbeat: ``Gossip`` both ways.
+    case gossip = 7
+    /// Stage, plan, commit or report to the claimant: ``ClusterCommand`` / ``ClusterCommandReply``.
+    case clusterCommand = 8
+    /// A batch of one partition's records for range transfer: ``TransferPull`` / ``TransferBatch``.
+    case transferPull = 9
 }
 
 /// How a node names itself to others.
@@ -76,18 +82,25 @@ public struct Hello: WireMessage, Equatable {
     }
 }
 
-/// Every member the receiver of a ``Hello`` knows, itself included, so membership spreads transitively.
+/// Every member the receiver of a ``Hello`` knows, itself included, so membership spreads transitively; and
+/// the replier's ring once its cluster is formed.
 public struct HelloReply: WireMessage, Equatable {
     public static let type = MessageType.hello
     /// Known members, the replier first.
     public var members: [MemberInfo]
+    /// The replier's encoded ring, nil while it has none.
+    public var ring: [UInt8]?
 
     /// Creates a reply.
-    public init(members: [MemberInfo]) { self.members = members }
+    public init(members: [MemberInfo], ring: [UInt8]? = nil) {
+        self.members = members
+        self.ring = ring
+    }
 
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt32(members.count))
         for member in members { member.encode(into: &buffer) }
+        buffer.writeOptionalField(ring)
     }
 
     public init(from buffer: inout ByteBuffer) throws(MessageDecodingError) {
@@ -95,6 +108,7 @@ public struct HelloReply: WireMessage, Equatable {
         members = []
         members.reserveCapacity(count)
         for _ in 0..<count { members.append(try MemberInfo(from: &buffer)) }
+        ring = try buffer.readOptionalBytesField("ring")
     }
 }
 

@@ -5,7 +5,11 @@ import ArgumentParser
 struct DhrtAdmin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dhrt-admin",
-        abstract: "Operate a dhrt cluster: keys, status, ring, a shell, local clusters and benchmarks.",
-        subcommands: [KV.self, Stats.self, RingCommand.self, Shell.self, Cluster.self, Bench.self]
+        abstract:
+            "Operate a dhrt cluster: keys, status, ring, staged membership changes, transfers, a shell, local clusters and benchmarks.",
+        subcommands: [
+            KV.self, Stats.self, Status.self, RingCommand.self, Join.self, Leave.self, ForceRemove.self,
+            Replace.self, Plan.self, Commit.self, Clear.self, Transfers.self, Shell.self, Cluster.self, Bench.self,
+        ]
     )
 }

@@ -40,7 +40,9 @@ struct DhrtNode: AsyncParsableCommand {
     @Option(help: "Inter-node address HOST:PORT (default 127.0.0.1:9701).")
     var cluster: String?
 
-    @Option(name: .customLong("seed"), help: "Cluster address of a node to join through; repeatable.")
+    @Option(
+        name: .customLong("seed"),
+        help: "Cluster address of a node to form the cluster with (give each the others); repeatable.")
     var seeds: [String] = []
 
     @Option(help: "Partition count Q, a power of two; the same on every node (default 256).")
@@ -63,6 +65,14 @@ struct DhrtNode: AsyncParsableCommand {
         help: "Share of reads (0-1) that ask every replica, not only R, for read repair (default 0.1).")
     var readRepairChance: Double?
 
+    @Option(help: "Cluster address HOST:PORT of any member: join that cluster at start (stage and commit).")
+    var join: String?
+
+    @Option(
+        name: .customLong("transfer-concurrency"),
+        help: "Partitions copied into this node at once during range transfer (default 2).")
+    var transferConcurrency: Int?
+
     @Option(help: "TOML file with any of the options above.")
     var config: String?
 
@@ -82,7 +92,7 @@ struct DhrtNode: AsyncParsableCommand {
             name: name, dataDirectory: dataDirectory, http: http, cluster: cluster,
             seeds: seeds.isEmpty ? nil : seeds, partitions: partitions, replicas: replicas,
             memory: memory ? true : nil, sync: sync, timeoutMilliseconds: timeoutMilliseconds,
-            readRepairChance: readRepairChance
+            readRepairChance: readRepairChance, join: join, transferConcurrency: transferConcurrency
         )
     }
 }

@@ -17,7 +17,8 @@ final class LocalCluster: Sendable {
         self.nodes = nodes
     }
 
-    /// Starts `size` nodes seeded through the first one and waits until every node knows every member.
+    /// Starts `size` nodes, each given the others as seeds (so they form one cluster), and waits until every
+    /// node has the ring with every member.
     static func start(size: Int = 3, extra: [String] = []) async throws -> LocalCluster {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("dhrt-cluster-\(UUID().uuidString.prefix(8))").path
@@ -26,8 +27,7 @@ final class LocalCluster: Sendable {
         var nodes: [NodeProcess] = []
         do {
             for index in 0..<size {
-                // Node 1 seeds through node 2 and the others through node 1, so membership spreads transitively.
-                let seeds = size == 1 ? [] : ["127.0.0.1:\(index == 0 ? ports[size + 1] : ports[size])"]
+                let seeds = (0..<size).filter { $0 != index }.map { "127.0.0.1:\(ports[size + $0])" }
                 nodes.append(
                     try NodeProcess(
                         name: "n\(index + 1)", httpPort: ports[index], clusterPort: ports[size + index],

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Ring
 
 /// One step of growing or shrinking a ring, as recorded for the table in Docs/RING.md.
@@ -50,8 +51,10 @@ func growAndShrink(partitions: Int, replicas: Int, maxMembers: Int) throws -> (g
         #expect(transfers.allSatisfy { $0.to == member(index).name }, "a join moves partitions only to the new member")
         checkInvariants(next)
         ring = next
-        grow.append(RingStep(members: s, moved: transfers.count, spacingViolations: ring.spacingViolations,
-                             worstLoadDeviation: worstLoadDeviation(ring)))
+        grow.append(
+            RingStep(
+                members: s, moved: transfers.count, spacingViolations: ring.spacingViolations,
+                worstLoadDeviation: worstLoadDeviation(ring)))
     }
     var shrink: [RingStep] = []
     for index in 1..<maxMembers {
@@ -62,8 +65,10 @@ func growAndShrink(partitions: Int, replicas: Int, maxMembers: Int) throws -> (g
         #expect(transfers.count == ring.ownership[leaver])
         checkInvariants(next)
         ring = next
-        shrink.append(RingStep(members: ring.members.count, moved: transfers.count,
-                               spacingViolations: ring.spacingViolations, worstLoadDeviation: worstLoadDeviation(ring)))
+        shrink.append(
+            RingStep(
+                members: ring.members.count, moved: transfers.count,
+                spacingViolations: ring.spacingViolations, worstLoadDeviation: worstLoadDeviation(ring)))
     }
     return (grow, shrink)
 }
@@ -80,8 +85,9 @@ func growAndShrink(partitions: Int, replicas: Int, maxMembers: Int) throws -> (g
         }
         for step in grow + shrink where step.members >= replicas {
             let bound = RingBounds.loadDeviation(partitionsPerMember: partitions / step.members)
-            #expect(step.worstLoadDeviation <= bound,
-                    "S=\(step.members) Q=\(partitions) N=\(replicas): load deviation \(step.worstLoadDeviation)")
+            #expect(
+                step.worstLoadDeviation <= bound,
+                "S=\(step.members) Q=\(partitions) N=\(replicas): load deviation \(step.worstLoadDeviation)")
         }
         if let path = Environment.ringTablePath {
             RingTable.write(grow: grow, shrink: shrink, partitions: partitions, replicas: replicas, to: path)
@@ -124,7 +130,7 @@ func growAndShrink(partitions: Int, replicas: Int, maxMembers: Int) throws -> (g
     @Test func singleMember_ownsEverythingAndWarns() throws {
         let ring = try Ring.create(partitionCount: 8, replicas: 3, members: [member(1)])
         #expect(ring.preferenceList(partition: 3).map(\.name) == ["n01"])
-        #expect(ring.warnings.contains { $0.contains("fewer than N replicas") })
+        #expect(ring.warnings.contains { $0.contains("replication is below N") })
     }
 }
 

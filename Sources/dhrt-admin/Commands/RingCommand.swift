@@ -10,9 +10,12 @@ struct RingCommand: AsyncParsableCommand {
 
     @OptionGroup var options: NodeOptions
 
+    @Flag(help: "Also print the owner of every partition (and its pending move).")
+    var partitions = false
+
     func run() async throws {
         let view = try await RingSummary.fetch(options.client)
-        print(options.json ? JSONText.render(view.json) : view.text)
+        print(options.json ? JSONText.render(view.json) : view.text + (partitions ? "\n" + view.partitionMap : ""))
     }
 }
 
@@ -69,6 +72,30 @@ struct RingSummary {
         return counts
     }
 
+    var pending: [[String: Any]] { json["pending"] as? [[String: Any]] ?? [] }
+
+    /// "pending in N, out M" for a member, or nothing.
+    func pendingMoves(of name: String) -> String {
+        let incoming = pending.filter { $0["to"] as? String == name }.count
+        let outgoing = pending.filter { $0["from"] as? String == name }.count
+        return incoming + outgoing == 0 ? "" : "pending in \(incoming), out \(outgoing)"
+    }
+
+    /// One line per partition: its owner, and where it moves if a transfer is pending.
+    var partitionMap: String {
+        var moving: [Int: String] = [:]
+        for transfer in pending {
+            if let partition = transfer["partition"] as? Int, let to = transfer["to"] as? String {
+                moving[partition] = to
+            }
+        }
+        return (json["partitions"] as? [[String: Any]] ?? []).map { entry in
+            let partition = entry["partition"] as? Int ?? -1
+            let owner = entry["owner"] as? String ?? "?"
+            return "\(partition)\t\(owner)" + (moving[partition].map { " -> \($0)" } ?? "")
+        }.joined(separator: "\n")
+    }
+
     var text: String {
         var lines: [String] = []
         let field = { (name: String) in self.json[name].map { "\($0)" } ?? "?" }
@@ -83,7 +110,11 @@ struct RingSummary {
             let state = member["state"] as? String ?? ""
             let address = member["http_address"] as? String ?? member["httpAddress"] as? String ?? ""
             let owned = counts[name].map { "\($0) partitions" } ?? ""
-            lines.append("  " + [name, state, address, owned].filter { !$0.isEmpty }.joined(separator: "  "))
+            let total = json["partitions_count"] as? Int ?? 0
+            let share = total > 0 ? String(format: "%.1f%%", Double(counts[name] ?? 0) * 100 / Double(total)) : ""
+            let moves = pendingMoves(of: name)
+            lines.append(
+                "  " + [name, state, address, owned, share, moves].filter { !$0.isEmpty }.joined(separator: "  "))
         }
         for warning in json["warnings"] as? [String] ?? [] { lines.append("warning: \(warning)") }
         if let pending = json["pending"] as? [Any], !pending.isEmpty {

@@ -5,8 +5,7 @@ import Foundation
 struct Stats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats",
-        abstract: "Show a node's status: the node, its view of the ring and storage figures.",
-        aliases: ["status"]
+        abstract: "Show a node's status: the node, its view of the ring and storage figures."
     )
 
     @OptionGroup var options: NodeOptions

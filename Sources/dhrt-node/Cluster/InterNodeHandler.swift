@@ -44,6 +44,14 @@ struct InterNodeHandler: Sendable {
             case .dropCollection:
                 let request = try DropCollection.decode(frame.payload)
                 Task { reply(await inTask(frame) { try await dropCollection(request) }) }
+            case .gossip:
+                reply(.reply(try node.control.answer(Gossip.decode(frame.payload))))
+            case .clusterCommand:
+                let request = try ClusterCommand.decode(frame.payload)
+                Task { reply(await inTask(frame) { .reply(try await node.control.command(request)) }) }
+            case .transferPull:
+                let request = try TransferPull.decode(frame.payload)
+                Task { reply(await inTask(frame) { try transferBatch(request) }) }
             }
         } catch {
             reply(errorFrame(error, answering: frame))
@@ -89,12 +97,28 @@ struct InterNodeHandler: Sendable {
                 "another node uses this node's name", metadata: ["address": "\(hello.member.clusterAddress)"])
             throw ErrorReply(code: "duplicate_name", detail: "the name \(hello.member.name) is taken")
         }
-        if cluster.learn(direct: hello.member, reported: []) {
-            let names = cluster.members.map(\.name).joined(separator: ",")
-            node.logger.info("membership changed", metadata: ["members": "\(names)", "via": "\(hello.member.name)"])
+        guard let ring = cluster.ring else {
+            node.control.heardHello(from: hello.member)
+            let others = node.control.formationMembers.filter { $0.name != cluster.local.name }
+            return .reply(HelloReply(members: [cluster.local] + others))
         }
-        let others = cluster.members.filter { $0.name != cluster.local.name }
-        return .reply(HelloReply(members: [cluster.local] + others))
+        let others = cluster.members.filter { $0.name != cluster.local.name }.map {
+            MemberInfo(name: $0.name, clusterAddress: $0.clusterAddress, httpAddress: $0.httpAddress)
+        }
+        return .reply(HelloReply(members: [cluster.local] + others, ring: ring.encoded()))
+    }
+
+    /// A batch of a partition's records as stored, for a receiver of range transfer.
+    private func transferBatch(_ request: TransferPull) throws -> Frame {
+        let batch = try node.storage.partitionBatch(
+            partition: Int(request.partition), afterCollection: request.afterCollection, afterKey: request.afterKey,
+            maxBytes: Int(min(request.maxBytes, 8 << 20)))
+        let records = batch.records.map {
+            TransferRecord(
+                collection: $0.collection, key: $0.key, isTombstone: $0.record.isTombstone, meta: $0.record.meta,
+                value: $0.record.value)
+        }
+        return .reply(TransferBatch(records: records, finished: batch.finished, remaining: UInt32(batch.remaining)))
     }
 
     /// The stored record's object bytes as they are: a live record's value and a tombstone's meta are both

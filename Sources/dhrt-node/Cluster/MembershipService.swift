@@ -1,71 +1,101 @@
 import Logging
+import Ring
 import ServiceLifecycle
 import Wire
 
-/// Says hello to the seeds and every known member until the node shuts down.
+/// Keeps this node in its cluster until it shuts down.
 ///
-/// Unanswered targets are retried quickly; once everyone answered, hellos repeat slowly so that a
-/// member started later, or restarted on a new address, is still learned.
+/// Without a ring it forms a cluster with its seeds (`Formation`) or, given `--join`, asks a member to commit
+/// its join. With a ring it gossips with every member each round (the exchange is the failure detector's
+/// heartbeat), switches owners on the claimant once transfers are done, and keeps its own addresses current.
 struct MembershipService: Service {
-    let cluster: ClusterState
-    let peers: Peers
-    let seeds: [String]
+    let control: ClusterControl
+    let joinAddress: String?
     let logger: Logger
-    var retryInterval: Duration = .milliseconds(250)
-    var refreshInterval: Duration = .seconds(5)
+    var interval: Duration = .seconds(1)
+    var formingInterval: Duration = .milliseconds(200)
     var helloTimeout: Duration = .seconds(1)
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            var failures: [String: Int] = [:]
+            var waiting: (reason: String, rounds: Int)? = nil
             while !Task.isCancelled {
-                let targets = Set(seeds + cluster.peers.map(\.clusterAddress))
-                    .subtracting([cluster.local.clusterAddress])
-                let results = await withTaskGroup(of: (String, String?).self) { group in
-                    for target in targets {
-                        group.addTask { (target, await hello(target)) }
+                guard control.cluster.ring != nil else {
+                    let reason: String?
+                    if let joinAddress { reason = await join(joinAddress) } else { reason = await formationRound() }
+                    if let reason {
+                        // Say why once, then every ~10 s, not every round.
+                        let rounds = waiting?.reason == reason ? waiting!.rounds + 1 : 0
+                        if rounds % 50 == 0 { logger.info("not in a cluster yet", metadata: ["why": "\(reason)"]) }
+                        waiting = (reason, rounds)
                     }
-                    return await group.reduce(into: [(String, String?)]()) { $0.append($1) }
+                    try? await Task.sleep(for: formingInterval)
+                    continue
                 }
-                var allAnswered = true
-                for (target, failure) in results {
-                    guard let failure else {
-                        failures[target] = nil
-                        continue
-                    }
-                    allAnswered = false
-                    let count = failures[target, default: 0] + 1
-                    failures[target] = count
-                    // Log the first failure and then every ~10 s, not every retry.
-                    if count == 1 || count % 40 == 0 {
-                        logger.warning(
-                            "peer not answering hello", metadata: ["peer": "\(target)", "error": "\(failure)"])
-                    }
-                }
-                try? await Task.sleep(for: allAnswered ? refreshInterval : retryInterval)
+                let before = control.cluster.ring?.epoch
+                await control.gossipRound()
+                control.switchOwnersIfReady()
+                keepAddressCurrent()
+                // A ring changed here (a commit, a switch) goes out at once rather than after a full interval.
+                if control.cluster.ring?.epoch != before { continue }
+                try? await Task.sleep(for: interval)
             }
         }
     }
 
-    /// One hello; nil on success, else why it failed.
-    private func hello(_ address: String) async -> String? {
+    /// One round of hellos for a forming node; nil once it has a ring, else why it is still waiting.
+    private func formationRound() async -> String? {
+        let cluster = control.cluster
         let message = Hello(
             member: cluster.local, partitions: UInt32(cluster.partitions), replicas: UInt8(cluster.replicas))
-        do {
-            let reply = try await peers.call(message, to: address, expecting: HelloReply.self, timeout: helloTimeout)
-            guard let replier = reply.members.first else { return "empty hello reply" }
-            if cluster.learn(direct: replier, reported: Array(reply.members.dropFirst())) {
-                let names = cluster.members.map(\.name).joined(separator: ",")
-                logger.info("membership changed", metadata: ["members": "\(names)", "via": "\(address)"])
+        await withTaskGroup(of: Void.self) { group in
+            for target in control.formationTargets {
+                group.addTask {
+                    do {
+                        let reply = try await control.peers.call(
+                            message, to: target, expecting: HelloReply.self, timeout: helloTimeout)
+                        control.heardReply(reply, from: target)
+                    } catch let error as PeerError {
+                        if case .remote(let reply) = error, reply.code == "wrong_ring" || reply.code == "duplicate_name"
+                        {
+                            let what = reply.code == "wrong_ring" ? "ring parameters differ" : "name taken"
+                            logger.error(
+                                "peer refused us: \(what)",
+                                metadata: ["peer": "\(target)", "detail": "\(reply.detail)"])
+                        }
+                    } catch {}
+                }
             }
+        }
+        return control.advanceFormation()
+    }
+
+    /// Asks the member at `address` to commit this node's join; nil once the ring arrived.
+    private func join(_ address: String) async -> String? {
+        let cluster = control.cluster
+        do {
+            let reply = try await control.peers.call(
+                ClusterCommand(.joinNow, member: cluster.local), to: address, expecting: ClusterCommandReply.self,
+                timeout: .seconds(10))
+            let ring = try Ring.decode(reply.ring)
+            guard control.receive(ring, from: address) || cluster.ring != nil else {
+                return "the ring from \(address) does not list this node"
+            }
+            logger.info("joined the cluster", metadata: ["via": "\(address)", "claimant": "\(reply.claimant)"])
             return nil
         } catch {
-            if case .remote(let reply) = error, reply.code == "wrong_ring" {
-                logger.error(
-                    "peer refused us: ring parameters differ",
-                    metadata: ["peer": "\(address)", "detail": "\(reply.detail)"])
-            }
-            return error.description
+            return "join through \(address) failed: \(error)"
         }
+    }
+
+    /// A member restarted on other addresses announces them with a ring change of its own.
+    private func keepAddressCurrent() {
+        let cluster = control.cluster
+        let local = cluster.local
+        guard let ring = cluster.ring,
+            let next = ring.updatingAddresses(
+                of: Member(name: local.name, clusterAddress: local.clusterAddress, httpAddress: local.httpAddress))
+        else { return }
+        control.receive(next, from: local.name)
     }
 }

@@ -14,6 +14,8 @@ struct ConfigValues: Sendable, Decodable, Equatable {
     var sync: String?
     var timeoutMilliseconds: Int?
     var readRepairChance: Double?
+    var join: String?
+    var transferConcurrency: Int?
 
     enum CodingKeys: String, CodingKey {
         case name
@@ -25,13 +27,18 @@ struct ConfigValues: Sendable, Decodable, Equatable {
         case memory, sync
         case timeoutMilliseconds = "timeout-ms"
         case readRepairChance = "read-repair-chance"
+        case join
+        case transferConcurrency = "transfer-concurrency"
     }
 
     init(
         name: String? = nil, dataDirectory: String? = nil, http: String? = nil, cluster: String? = nil,
         seeds: [String]? = nil, partitions: Int? = nil, replicas: Int? = nil, memory: Bool? = nil,
-        sync: String? = nil, timeoutMilliseconds: Int? = nil, readRepairChance: Double? = nil
+        sync: String? = nil, timeoutMilliseconds: Int? = nil, readRepairChance: Double? = nil,
+        join: String? = nil, transferConcurrency: Int? = nil
     ) {
+        self.join = join
+        self.transferConcurrency = transferConcurrency
         self.name = name
         self.dataDirectory = dataDirectory
         self.http = http
@@ -58,7 +65,9 @@ struct ConfigValues: Sendable, Decodable, Equatable {
             memory: memory ?? other.memory,
             sync: sync ?? other.sync,
             timeoutMilliseconds: timeoutMilliseconds ?? other.timeoutMilliseconds,
-            readRepairChance: readRepairChance ?? other.readRepairChance
+            readRepairChance: readRepairChance ?? other.readRepairChance,
+            join: join ?? other.join,
+            transferConcurrency: transferConcurrency ?? other.transferConcurrency
         )
     }
 

@@ -23,6 +23,12 @@ struct NodeConfig: Sendable {
     var requestTimeout: Duration
     /// The share of reads that ask every replica rather than only R, so that read repair reaches them all.
     var readRepairChance: Double = 0.1
+    /// A member's cluster address to join through at start (`--join`); nil to form or rejoin from seeds.
+    var join: HostPort? = nil
+    /// Partitions copied into this node at once during range transfer.
+    var transferConcurrency = 2
+    /// How long a completed plan stands before this node drops the partitions it no longer replicates.
+    var dropGrace: Duration = .seconds(10)
 }
 
 /// A configuration problem, reported to the operator as is.
@@ -75,6 +81,11 @@ extension NodeConfig {
         guard (0...1).contains(readRepairChance) else {
             throw ConfigError("--read-repair-chance \(readRepairChance) must be between 0 and 1")
         }
+        let join = try parseAddress(merged.join, option: "join")
+        let transferConcurrency = merged.transferConcurrency ?? 2
+        guard (1...64).contains(transferConcurrency) else {
+            throw ConfigError("--transfer-concurrency \(transferConcurrency) must be between 1 and 64")
+        }
         return NodeConfig(
             name: name,
             dataDirectory: merged.dataDirectory ?? "./data/\(name)",
@@ -86,7 +97,9 @@ extension NodeConfig {
             memory: merged.memory ?? false,
             sync: sync,
             requestTimeout: .milliseconds(timeoutMilliseconds),
-            readRepairChance: readRepairChance
+            readRepairChance: readRepairChance,
+            join: join,
+            transferConcurrency: transferConcurrency
         )
     }
 

@@ -48,6 +48,8 @@ struct NodeResponder: HTTPResponder {
         case .status: return StatusHandlers(node: node).status()
         case .ring: return try StatusHandlers(node: node).ring()
         case .seedStats: return StatusHandlers(node: node).seedStats()
+        case .transfers: return TransferHandlers.response(node)
+        case .cluster(let action): return try await ClusterHandlers(node: node).handle(action, request)
         case .object(let verb, let collection, let key):
             return try await handlers.object(verb, collection: collection, key: key, request: request)
         case .listKeys(let collection): return try await handlers.list(collection: collection, request: request)
@@ -71,7 +73,8 @@ struct NodeResponder: HTTPResponder {
         switch route {
         case .health: return ("health", "-")
         case .metrics: return ("metrics", "-")
-        case .status, .seedStats, .ring: return ("status", "-")
+        case .status, .seedStats, .ring, .transfers: return ("status", "-")
+        case .cluster: return ("cluster", "-")
         case .object(.get, _, _), .seedGet: return ("get", headers.readQuorum?.value ?? "quorum")
         case .object(.put, _, _), .seedSet: return ("put", headers.writeQuorum?.value ?? "quorum")
         case .object(.delete, _, _), .seedDelete: return ("delete", headers.writeQuorum?.value ?? "quorum")

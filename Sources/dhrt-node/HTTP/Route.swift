@@ -12,6 +12,10 @@ enum Route: Equatable, Sendable {
     case listKeys(collection: String)
     case dropCollection(String)
     case batch(collection: String)
+    /// `GET /v1/transfers`: range transfer into this node.
+    case transfers
+    /// `GET /v1/cluster/plan` and `POST /v1/cluster/{join,leave,force-remove,replace,commit,clear}`.
+    case cluster(ClusterAction)
     /// `GET /`: the original design's stats.
     case seedStats
     case seedGet(collection: String, key: [UInt8])
@@ -21,6 +25,10 @@ enum Route: Equatable, Sendable {
     case seedDrop(collection: String)
 
     enum KVVerb: Equatable, Sendable { case get, put, delete }
+
+    enum ClusterAction: String, Equatable, Sendable, CaseIterable {
+        case plan, join, leave, forceRemove = "force-remove", replace, commit, clear
+    }
 
     /// The collection used by the original design's one-segment routes.
     static let defaultCollection = "default"
@@ -86,6 +94,14 @@ extension Route {
         case ("ring", 1):
             try allow(method, [.get])
             return .ring
+        case ("transfers", 1):
+            try allow(method, [.get])
+            return .transfers
+        case ("cluster", 2):
+            guard let name = String(validating: rest[1], as: UTF8.self), let action = ClusterAction(rawValue: name)
+            else { throw .notFound("no route for \(path)") }
+            try allow(method, action == .plan ? [.get] : [.post])
+            return .cluster(action)
         case ("kv", 2):
             let collection = try collectionName(rest[1])
             switch method {

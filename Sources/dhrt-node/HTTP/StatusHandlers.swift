@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Ring
 
 /// `/health`, `/metrics`, `/v1/status` and the original design's `GET /` stats.
 struct StatusHandlers {
@@ -21,22 +22,34 @@ struct StatusHandlers {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// The node, its members, a ring summary, warnings and storage figures.
+    /// The node, its members (ring state, liveness from here, ownership), a ring summary, the transfers into
+    /// this node, warnings and storage figures.
     func status() -> Response {
-        let ring = node.cluster.ring
+        let snapshot = node.cluster.snapshot
+        let ring = snapshot.ring
         let members = node.cluster.members
+        let owned = ring.ownership
         var json = JSONWriter()
         json.object { json in
             json.field("node", node.config.name)
             json.field("cluster_address", node.cluster.local.clusterAddress)
             json.field("http_address", node.cluster.local.httpAddress)
+            json.field("formed", snapshot.isFormed)
+            json.field("claimant", node.control.claimantName ?? "")
             json.key("members")
             json.array { json in
                 for member in members {
                     json.object { json in
                         json.field("name", member.name)
+                        json.field("state", member.state.rawValue)
+                        json.field(
+                            "liveness",
+                            member.name == node.config.name ? "up" : node.cluster.liveness(of: member.name).rawValue)
                         json.field("cluster_address", member.clusterAddress)
                         json.field("http_address", member.httpAddress)
+                        json.field("partitions", owned[member.name] ?? 0)
+                        json.key("ring_percent")
+                        json.value(Double(owned[member.name] ?? 0) * 100 / Double(ring.partitionCount))
                     }
                 }
             }
@@ -47,16 +60,21 @@ struct StatusHandlers {
                 json.field("partitions", ring.partitionCount)
                 json.field("partitions_count", ring.partitionCount)
                 json.field("n", ring.replicas)
-                json.field("effective_n", min(ring.replicas, members.count))
+                json.field("effective_n", min(ring.replicas, max(1, members.count)))
+                json.field("pending", ring.pending.count)
                 json.key("ownership")
                 json.object { json in
-                    for (name, count) in ring.ownership.sorted(by: { $0.key < $1.key }) { json.field(name, count) }
+                    for (name, count) in owned.sorted(by: { $0.key < $1.key }) { json.field(name, count) }
                 }
             }
+            json.key("transfers")
+            TransferHandlers.progress(node.transfers, into: &json)
             json.key("warnings")
             json.array { json in
-                for warning in warnings(memberCount: members.count) { json.value(warning) }
+                for warning in warnings(ring, formed: snapshot.isFormed) { json.value(warning) }
             }
+            json.key("notes")
+            json.array { json in if let note = ring.spacingNote { json.value(note) } }
             json.key("storage")
             json.object { json in
                 for (name, value) in node.storageFigures() {
@@ -72,7 +90,7 @@ struct StatusHandlers {
     func ring() throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let body = try encoder.encode(node.cluster.ring.view)
+        let body = try encoder.encode(node.cluster.snapshot.ring.view)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
@@ -92,13 +110,10 @@ struct StatusHandlers {
         return json.response()
     }
 
-    private func warnings(memberCount: Int) -> [String] {
-        var warnings: [String] = []
-        if memberCount < node.config.replicas {
-            warnings.append(
-                "replication is below N: \(memberCount) member(s) known for N=\(node.config.replicas);"
-                    + " each key is stored \(memberCount) time(s)")
+    private func warnings(_ ring: Ring, formed: Bool) -> [String] {
+        guard formed else {
+            return ["this node is not in a cluster yet: it forms one with its seeds or waits for a join"]
         }
-        return warnings
+        return ring.warnings
     }
 }

@@ -20,7 +20,8 @@ func runNode(_ config: NodeConfig) async throws {
         name: config.name, clusterAddress: config.cluster.description, httpAddress: config.http.description)
     let pool = WireClientPool(logger: logger)
     let cluster = try ClusterState(
-        local: local, partitions: config.partitions, replicas: config.replicas, pool: pool)
+        local: local, partitions: config.partitions, replicas: config.replicas, pool: pool,
+        ringPath: config.memory ? nil : config.dataDirectory + "/RING", logger: logger)
     let background = BackgroundTasks()
     let node = Node(
         config: config, logger: logger, storage: storage, cluster: cluster, peers: Peers(pool: pool),
@@ -36,7 +37,7 @@ func runNode(_ config: NodeConfig) async throws {
         configuration: ApplicationConfiguration(address: .hostname(config.http.host, port: config.http.port)),
         logger: logger)
     let membership = MembershipService(
-        cluster: cluster, peers: Peers(pool: pool), seeds: config.seeds.map(\.description), logger: logger)
+        control: node.control, joinAddress: config.join?.description, logger: logger)
 
     logger.info(
         "starting",
@@ -53,6 +54,7 @@ func runNode(_ config: NodeConfig) async throws {
                 .init(service: background),
                 .init(service: wireServer),
                 .init(service: membership),
+                .init(service: node.transfers),
                 .init(service: http),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -20,7 +20,7 @@ struct KVService: Sendable {
     /// Starts a read; the future fails with an `APIError` (503 with the replicas' figures) or succeeds.
     func startRead(_ request: ReadRequest) throws(APIError) -> EventLoopFuture<ReadOutcome> {
         try validate(key: request.key)
-        let snapshot = node.cluster.snapshot
+        let snapshot = try formedSnapshot()
         let names = snapshot.replicas(collection: request.collection, key: request.key)
         let need = try quorum(request.readQuorum, available: names.count)
         let run = ReadRun(
@@ -66,7 +66,7 @@ struct KVService: Sendable {
     /// Starts a client write; the future fails with an `APIError` or succeeds.
     func startWrite(_ request: WriteRequest) throws(APIError) -> EventLoopFuture<WriteOutcome> {
         try validate(key: request.key)
-        let snapshot = node.cluster.snapshot
+        let snapshot = try formedSnapshot()
         let replicas = snapshot.replicas(collection: request.collection, key: request.key)
         let need = try quorum(request.writeQuorum, available: replicas.count)
         guard need <= replicas.count else {
@@ -85,7 +85,7 @@ struct KVService: Sendable {
     /// Applies the write to the local replica with this node's actor id, then replicates it (`QuorumWrite`).
     func coordinateLocally(_ request: WriteRequest) async throws(APIError) -> WriteOutcome {
         try validate(key: request.key)
-        let snapshot = node.cluster.snapshot
+        let snapshot = try formedSnapshot()
         var replicas = snapshot.replicas(collection: request.collection, key: request.key)
         // A forwarded write may reach a node whose ring view does not list it yet; it still coordinates.
         if !replicas.contains(node.config.name) { replicas = [node.config.name] + replicas.dropLast() }
@@ -105,7 +105,7 @@ struct KVService: Sendable {
         let actor = node.config.name
         let run = WriteRun(
             node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: replicas,
-            w: need,
+            w: need, incoming: snapshot.incoming(collection: request.collection, key: request.key),
             change: { stored in
                 try ReplicaStore.coordinate(
                     stored: stored, write: blindDelete ? .delete(context: stored.context) : write,
@@ -207,6 +207,16 @@ struct KVService: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The ring snapshot, or a 503 while this node is not part of a formed cluster.
+    private func formedSnapshot() throws(APIError) -> RingSnapshot {
+        let snapshot = node.cluster.snapshot
+        guard snapshot.isFormed else {
+            throw .unavailable(
+                "\(node.config.name) is not in a cluster yet: it forms one with its seeds or waits to be joined")
+        }
+        return snapshot
+    }
 
     /// Sends a message to a member by name, with the request timeout.
     func call<Message: WireMessage, Reply: WireMessage>(

@@ -34,6 +34,23 @@ struct LocalReplica: Sendable {
         }.durable
     }
 
+    /// Merges a record copied from another replica during range transfer. A key this replica does not hold
+    /// takes the record's bytes as they are; otherwise the versions merge as for a replica write.
+    func applyTransferred(collection: String, key: [UInt8], isTombstone: Bool, meta: [UInt8], value: [UInt8])
+        throws -> DurablePoint
+    {
+        try storage.apply(collection: collection, key: key) { record in
+            guard let record else { return isTombstone ? .tombstone(meta: meta) : .put(meta: meta, value: value) }
+            let current = try VersionedObject(
+                storedMeta: record.meta, value: record.value, isTombstone: record.isTombstone)
+            let incoming = try VersionedObject(storedMeta: meta, value: value, isTombstone: isTombstone)
+            guard let merged = ReplicaStore.merge(stored: current, incoming: incoming), merged != current else {
+                return nil
+            }
+            return Self.mutation(merged.storedForm())
+        }.durable
+    }
+
     private static func mutation(_ form: StoredForm) -> Mutation {
         form.isTombstone ? .tombstone(meta: form.meta) : .put(meta: form.meta, value: form.value)
     }

@@ -16,6 +16,10 @@ final class Node: Sendable {
     let storage: StorageEngine
     let replica: LocalReplica
     let cluster: ClusterState
+    /// Membership: detector, gossip, formation, the claimant's staged changes.
+    let control: ClusterControl
+    /// Range transfer into this node.
+    let transfers: TransferService
     let peers: Peers
     let background: BackgroundTasks
     let metrics: NodeMetrics
@@ -31,6 +35,12 @@ final class Node: Sendable {
         config: NodeConfig, logger: Logger, storage: StorageEngine, cluster: ClusterState, peers: Peers,
         background: BackgroundTasks, metrics: NodeMetrics, limits: Limits
     ) {
+        control = ClusterControl(
+            cluster: cluster, peers: peers, seeds: config.seeds.map(\.description), logger: logger)
+        transfers = TransferService(
+            storage: storage, control: control,
+            checkpointPath: config.memory ? nil : config.dataDirectory + "/TRANSFERS",
+            concurrency: config.transferConcurrency, dropGrace: config.dropGrace)
         self.config = config
         self.logger = logger
         self.storage = storage
