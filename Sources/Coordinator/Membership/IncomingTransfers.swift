@@ -61,16 +61,23 @@ public struct IncomingTransfers: Sendable {
     public let name: String
     public let concurrency: Int
     public let retryDelay: UInt64
+    /// How long after a plan is first seen its copies start: members that have not heard of the plan yet
+    /// write only to the old replicas, and gossip reaches them within about a round.
+    public let startDelay: UInt64
     public private(set) var planID: UInt64 = 0
     public private(set) var partitions: [Int: Progress] = [:]
     private var ring: Ring?
     private var down: Set<String> = []
     private var restored: Checkpoint?
 
-    public init(name: String, concurrency: Int = 2, retryDelay: UInt64 = 1_000_000_000, checkpoint: Checkpoint? = nil) {
+    public init(
+        name: String, concurrency: Int = 2, retryDelay: UInt64 = 1_000_000_000, startDelay: UInt64 = 0,
+        checkpoint: Checkpoint? = nil
+    ) {
         self.name = name
         self.concurrency = max(1, concurrency)
         self.retryDelay = retryDelay
+        self.startDelay = startDelay
         restored = checkpoint
     }
 
@@ -97,6 +104,7 @@ public struct IncomingTransfers: Sendable {
             let done = Set(restored?.done ?? [])
             for partition in ring.gains(of: name) {
                 var progress = Progress(partition: partition)
+                if startDelay > 0 { progress.phase = .waiting(retryAt: now + startDelay) }
                 if done.contains(partition) { progress.phase = .done }
                 progress.cursor = restored?.cursors[partition]
                 partitions[partition] = progress

@@ -15,6 +15,8 @@ final class ClusterControl: Sendable {
     let gossipTimeout: Duration
     private let detector: Mutex<FailureDetector>
     private let claimant = Mutex(Claimant())
+    /// Commands run one at a time on the claimant, so each builds on the ring the previous one produced.
+    private let serial = Mutex(())
     private let formation: Mutex<Formation?>
     /// The last epoch a peer's gossip showed to be the same as ours, and when (monotonic nanoseconds).
     private let confirmed = Mutex<(epoch: UInt64, at: UInt64)>((0, 0))
@@ -219,6 +221,10 @@ final class ClusterControl: Sendable {
 
     /// Carries out a command on this node as claimant.
     private func execute(_ command: ClusterCommand) throws(ErrorReply) -> ClusterCommandReply {
+        try serial.withLock { _ throws(ErrorReply) in try executeAlone(command) }
+    }
+
+    private func executeAlone(_ command: ClusterCommand) throws(ErrorReply) -> ClusterCommandReply {
         guard let ring = cluster.ring else { throw ErrorReply(code: "not_formed", detail: "no ring") }
         do {
             switch command.operation {

@@ -50,7 +50,9 @@ final class TransferService: Service, Sendable {
             UInt64(dropGrace.components.seconds) * 1_000_000_000
             + UInt64(dropGrace.components.attoseconds / 1_000_000_000)
         let restored = checkpointPath.flatMap { TransferCheckpointFile.load($0, logger: control.logger) }
-        machine = Mutex(IncomingTransfers(name: name, concurrency: concurrency, checkpoint: restored))
+        machine = Mutex(
+            IncomingTransfers(
+                name: name, concurrency: concurrency, startDelay: 2_000_000_000, checkpoint: restored))
     }
 
     /// The copies as they stand, for `/v1/transfers`.

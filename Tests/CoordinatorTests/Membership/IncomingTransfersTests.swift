@@ -1,0 +1,111 @@
+import Ring
+import Testing
+
+@testable import Coordinator
+
+@Suite struct IncomingTransfersTests {
+    static let second: UInt64 = 1_000_000_000
+
+    private func member(_ name: String) -> Member { Member(name: name, clusterAddress: "\(name):9", httpAddress: "") }
+
+    /// A 3-node ring with `n4` joining: n4 gains some partitions.
+    private func plan() throws -> Ring {
+        let ring = try Ring.formed(
+            clusterID: 3, partitionCount: 32, replicas: 3, members: ["n1", "n2", "n3"].map(member))
+        return try ring.planning([.join(member("n4"))])
+    }
+
+    private func pulls(_ actions: [IncomingTransfers.Action]) -> [(Int, String, TransferCursor?)] {
+        actions.compactMap { if case .pull(let p, let from, let after) = $0 { (p, from, after) } else { nil } }
+    }
+
+    @Test func copiesEveryGainedPartition_withinTheConcurrencyLimit_thenReportsOnce() throws {
+        let ring = try plan()
+        var transfers = IncomingTransfers(name: "n4", concurrency: 2)
+        var active = pulls(transfers.onRing(ring, down: [], now: 0))
+        #expect(active.count == 2)
+        #expect(Set(transfers.partitions.keys) == Set(ring.gains(of: "n4")))
+        var copied: Set<Int> = []
+        var reports = 0
+        var step: UInt64 = 0
+        while let (partition, source, after) = active.first {
+            active.removeFirst()
+            #expect(ring.sources(partition: partition, for: "n4").contains(source))
+            // Two batches per partition: the second resumes after the first's last key.
+            let cursor = TransferCursor(collection: "c", key: [UInt8(partition)])
+            if after == nil {
+                let next = transfers.onBatch(
+                    partition: partition, last: cursor, finished: false, keys: 10, bytes: 100, remaining: 5,
+                    now: step)
+                #expect(pulls(next).first.map { $0.0 == partition && $0.2 == cursor } == true)
+                active.append(contentsOf: pulls(next))
+            } else {
+                let next = transfers.onBatch(
+                    partition: partition, last: nil, finished: true, keys: 5, bytes: 50, remaining: 0, now: step)
+                copied.insert(partition)
+                active.append(contentsOf: pulls(next))
+                reports += next.filter { $0 == .reportDone(planID: ring.planID) }.count
+            }
+            step += 1
+        }
+        #expect(copied == Set(ring.gains(of: "n4")))
+        #expect(transfers.isDone)
+        #expect(reports == 1)
+        #expect(transfers.partitions.values.allSatisfy { $0.keys == 15 && $0.bytes == 150 })
+        // Until the ring shows the receiver done, ticks repeat the report; then they stop.
+        #expect(transfers.onTick(now: step) == [.reportDone(planID: ring.planID)])
+        let marked = try #require(ring.markingTransferred("n4"))
+        _ = transfers.onRing(marked, down: [], now: step)
+        #expect(transfers.onTick(now: step + 1).isEmpty)
+    }
+
+    @Test func aFailedPull_backsOff_thenTriesTheNextSource() throws {
+        let ring = try plan()
+        var transfers = IncomingTransfers(name: "n4", concurrency: 64, retryDelay: Self.second)
+        let (partition, first, _) = try #require(pulls(transfers.onRing(ring, down: [], now: 0)).first)
+        #expect(transfers.onFailure(partition: partition, now: 10).isEmpty, "the failed partition waits")
+        #expect(transfers.partitions[partition]?.phase == .waiting(retryAt: 10 + Self.second))
+        #expect(pulls(transfers.onTick(now: 11)).isEmpty)
+        let retried = try #require(pulls(transfers.onTick(now: 10 + Self.second)).first { $0.0 == partition })
+        let sources = ring.sources(partition: partition, for: "n4")
+        #expect(sources.count > 1)
+        #expect(retried.1 != first)
+        #expect(transfers.partitions[partition]?.failures == 1)
+    }
+
+    @Test func aCheckpoint_resumesFromTheLastDurableCursor_andSkipsCopiedPartitions() throws {
+        let ring = try plan()
+        let gains = ring.gains(of: "n4")
+        let cursor = TransferCursor(collection: "c", key: [9])
+        let checkpoint = IncomingTransfers.Checkpoint(
+            planID: ring.planID, done: [gains[0]], cursors: [gains[1]: cursor])
+        var transfers = IncomingTransfers(name: "n4", concurrency: 8, checkpoint: checkpoint)
+        let started = pulls(transfers.onRing(ring, down: [], now: 0))
+        #expect(!started.contains { $0.0 == gains[0] })
+        #expect(started.first { $0.0 == gains[1] }?.2 == cursor)
+        #expect(transfers.checkpoint.done == [gains[0]])
+        // A checkpoint of another plan is ignored.
+        var other = IncomingTransfers(
+            name: "n4", checkpoint: .init(planID: ring.planID &+ 1, done: gains, cursors: [:]))
+        #expect(!pulls(other.onRing(ring, down: [], now: 0)).isEmpty)
+    }
+
+    @Test func downSources_areSkipped_andNoSourceMeansWaiting() throws {
+        let ring = try plan()
+        var transfers = IncomingTransfers(name: "n4", concurrency: 64)
+        let started = pulls(transfers.onRing(ring, down: ["n1", "n2", "n3"], now: 0))
+        #expect(started.isEmpty)
+        #expect(transfers.partitions.values.allSatisfy { if case .waiting = $0.phase { true } else { false } })
+        let resumed = pulls(transfers.onRing(ring, down: ["n1"], now: 2 * Self.second))
+        #expect(!resumed.isEmpty)
+        #expect(resumed.allSatisfy { $0.1 != "n1" })
+    }
+
+    @Test func aStartDelay_holdsTheCopiesWhileThePlanSpreads() throws {
+        let ring = try plan()
+        var transfers = IncomingTransfers(name: "n4", startDelay: 2 * Self.second)
+        #expect(pulls(transfers.onRing(ring, down: [], now: 0)).isEmpty)
+        #expect(pulls(transfers.onTick(now: Self.second)).isEmpty)
+        #expect(!pulls(transfers.onTick(now: 2 * Self.second)).isEmpty)
+    }
+}
