@@ -73,6 +73,11 @@ struct DhrtNode: AsyncParsableCommand {
         help: "Partitions copied into this node at once during range transfer (default 2).")
     var transferConcurrency: Int?
 
+    @Option(
+        name: .customLong("transfer-batch-bytes"),
+        help: "Record bytes per range-transfer batch, 1024 to 8388608 (default 1048576).")
+    var transferBatchBytes: Int?
+
     @Option(help: "TOML file with any of the options above.")
     var config: String?
 
@@ -92,7 +97,8 @@ struct DhrtNode: AsyncParsableCommand {
             name: name, dataDirectory: dataDirectory, http: http, cluster: cluster,
             seeds: seeds.isEmpty ? nil : seeds, partitions: partitions, replicas: replicas,
             memory: memory ? true : nil, sync: sync, timeoutMilliseconds: timeoutMilliseconds,
-            readRepairChance: readRepairChance, join: join, transferConcurrency: transferConcurrency
+            readRepairChance: readRepairChance, join: join, transferConcurrency: transferConcurrency,
+            transferBatchBytes: transferBatchBytes
         )
     }
 }

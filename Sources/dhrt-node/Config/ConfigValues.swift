@@ -16,6 +16,7 @@ struct ConfigValues: Sendable, Decodable, Equatable {
     var readRepairChance: Double?
     var join: String?
     var transferConcurrency: Int?
+    var transferBatchBytes: Int?
 
     enum CodingKeys: String, CodingKey {
         case name
@@ -29,14 +30,16 @@ struct ConfigValues: Sendable, Decodable, Equatable {
         case readRepairChance = "read-repair-chance"
         case join
         case transferConcurrency = "transfer-concurrency"
+        case transferBatchBytes = "transfer-batch-bytes"
     }
 
     init(
         name: String? = nil, dataDirectory: String? = nil, http: String? = nil, cluster: String? = nil,
         seeds: [String]? = nil, partitions: Int? = nil, replicas: Int? = nil, memory: Bool? = nil,
         sync: String? = nil, timeoutMilliseconds: Int? = nil, readRepairChance: Double? = nil,
-        join: String? = nil, transferConcurrency: Int? = nil
+        join: String? = nil, transferConcurrency: Int? = nil, transferBatchBytes: Int? = nil
     ) {
+        self.transferBatchBytes = transferBatchBytes
         self.join = join
         self.transferConcurrency = transferConcurrency
         self.name = name
@@ -67,7 +70,8 @@ struct ConfigValues: Sendable, Decodable, Equatable {
             timeoutMilliseconds: timeoutMilliseconds ?? other.timeoutMilliseconds,
             readRepairChance: readRepairChance ?? other.readRepairChance,
             join: join ?? other.join,
-            transferConcurrency: transferConcurrency ?? other.transferConcurrency
+            transferConcurrency: transferConcurrency ?? other.transferConcurrency,
+            transferBatchBytes: transferBatchBytes ?? other.transferBatchBytes
         )
     }
 

@@ -27,6 +27,8 @@ struct NodeConfig: Sendable {
     var join: HostPort? = nil
     /// Partitions copied into this node at once during range transfer.
     var transferConcurrency = 2
+    /// Record bytes asked for per transfer batch.
+    var transferBatchBytes = 1 << 20
     /// How long a completed plan stands before this node drops the partitions it no longer replicates.
     var dropGrace: Duration = .seconds(10)
 }
@@ -86,6 +88,10 @@ extension NodeConfig {
         guard (1...64).contains(transferConcurrency) else {
             throw ConfigError("--transfer-concurrency \(transferConcurrency) must be between 1 and 64")
         }
+        let transferBatchBytes = merged.transferBatchBytes ?? (1 << 20)
+        guard (1024...(8 << 20)).contains(transferBatchBytes) else {
+            throw ConfigError("--transfer-batch-bytes \(transferBatchBytes) must be between 1024 and 8388608")
+        }
         return NodeConfig(
             name: name,
             dataDirectory: merged.dataDirectory ?? "./data/\(name)",
@@ -99,7 +105,8 @@ extension NodeConfig {
             requestTimeout: .milliseconds(timeoutMilliseconds),
             readRepairChance: readRepairChance,
             join: join,
-            transferConcurrency: transferConcurrency
+            transferConcurrency: transferConcurrency,
+            transferBatchBytes: transferBatchBytes
         )
     }
 

@@ -40,7 +40,8 @@ final class Node: Sendable {
         transfers = TransferService(
             storage: storage, control: control,
             checkpointPath: config.memory ? nil : config.dataDirectory + "/TRANSFERS",
-            concurrency: config.transferConcurrency, dropGrace: config.dropGrace)
+            concurrency: config.transferConcurrency, maxBatchBytes: config.transferBatchBytes,
+            dropGrace: config.dropGrace)
         self.config = config
         self.logger = logger
         self.storage = storage
