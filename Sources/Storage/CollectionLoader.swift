@@ -12,7 +12,14 @@ struct CollectionLoader {
     let logger: Logger
     let partitioner: Partitioner
 
-    init(name: String, path: String, options: StorageOptions, logger: Logger, partitioner: Partitioner) {
+    /// When the collection was last dropped: its older records are dead in every partition.
+    let droppedAt: UInt64?
+
+    init(
+        name: String, path: String, options: StorageOptions, logger: Logger, partitioner: Partitioner,
+        droppedAt: UInt64? = nil
+    ) {
+        self.droppedAt = droppedAt
         self.name = name
         self.nameBytes = Array(name.utf8)
         self.path = path
@@ -27,6 +34,9 @@ struct CollectionLoader {
     func load() throws(StorageError) -> CollectionState {
         var s = CollectionState(keydir: Keydir(partitioner: partitioner))
         s.drops = try DropMarkers.read(from: path + "/DROPS", partitionCount: partitioner.count)
+        if let droppedAt {
+            for p in 0..<partitioner.count { s.drops[p] = max(s.drops[p] ?? 0, droppedAt) }
+        }
         var dataIDs: [UInt32] = []
         var hintIDs: Set<UInt32> = []
         for file in try FileSystem.list(path) {

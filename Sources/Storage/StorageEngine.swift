@@ -18,16 +18,23 @@ public final class StorageEngine: Sendable {
 
     private struct Registry {
         var collections: [String: CollectionStore] = [:]
+        /// When each collection was last dropped (see `CollectionDrops`).
+        var dropped: [String: UInt64] = [:]
         var isClosed = false
     }
 
+    /// Whether any collection was ever dropped: writes skip the drop look-up until one is.
+    private let anyDropped: Atomic<Bool>
+
     private init(
-        options: StorageOptions, partitioner: Partitioner, logger: Logger, collections: [String: CollectionStore]
+        options: StorageOptions, partitioner: Partitioner, logger: Logger, collections: [String: CollectionStore],
+        dropped: [String: UInt64]
     ) {
         self.options = options
         self.partitioner = partitioner
         self.logger = logger
-        self.registry = Mutex(Registry(collections: collections))
+        self.registry = Mutex(Registry(collections: collections, dropped: dropped))
+        self.anyDropped = Atomic(!dropped.isEmpty)
         if options.directory != nil, options.sync != .none {
             let committer = GroupCommitter(perWrite: options.sync == .always)
             committer.start()
@@ -48,20 +55,25 @@ public final class StorageEngine: Sendable {
             throw StorageError.invalidOptions("\(error)")
         }
         var collections: [String: CollectionStore] = [:]
+        var dropped: [String: UInt64] = [:]
         if let directory = options.directory {
             try FileSystem.makeDirectories(directory)
+            dropped = try CollectionDrops.read(from: directory + "/" + CollectionDrops.fileName)
             for name in try FileSystem.list(directory).sorted() {
                 let path = directory + "/" + name
                 guard FileSystem.isDirectory(path), (try? CollectionName.validate(name)) != nil else { continue }
+                // Records older than a drop are dead, should a crash have left some of its files behind.
                 let loader = CollectionLoader(
-                    name: name, path: path, options: options, logger: logger, partitioner: partitioner)
+                    name: name, path: path, options: options, logger: logger, partitioner: partitioner,
+                    droppedAt: dropped[name])
                 let store = CollectionStore(
                     name: name, path: path, options: options, logger: logger, state: try loader.load())
                 try store.writeMissingHints()
                 collections[name] = store
             }
         }
-        return StorageEngine(options: options, partitioner: partitioner, logger: logger, collections: collections)
+        return StorageEngine(
+            options: options, partitioner: partitioner, logger: logger, collections: collections, dropped: dropped)
     }
 
     // MARK: Collections
@@ -76,18 +88,31 @@ public final class StorageEngine: Sendable {
         _ = try storeCreating(name)
     }
 
-    /// Deletes a collection and all its files. Throws `collectionNotFound` if there is none by that name.
+    /// Deletes a collection and all its files, and records the drop's time durably first (`droppedAt`), even
+    /// when there is no such collection. Throws `collectionNotFound` if there is none by that name.
     public func dropCollection(_ name: String) async throws {
         try CollectionName.validate(name)
-        let store = try registry.withLock { (r: inout Registry) throws -> CollectionStore in
+        let store = try registry.withLock { (r: inout Registry) throws -> CollectionStore? in
             guard !r.isClosed else { throw StorageError.closed }
-            guard let store = r.collections.removeValue(forKey: name) else {
-                throw StorageError.collectionNotFound(name)
+            var dropped = r.dropped
+            dropped[name] = max(wallClockNanoseconds(), (dropped[name] ?? 0) + 1)
+            if let directory = options.directory {
+                try CollectionDrops.write(dropped, to: directory + "/" + CollectionDrops.fileName)
             }
-            return store
+            r.dropped = dropped
+            anyDropped.store(true, ordering: .releasing)
+            return r.collections.removeValue(forKey: name)
         }
+        guard let store else { throw StorageError.collectionNotFound(name) }
         store.state.withLock { $0.isClosed = true }
         if let path = store.path { try FileSystem.removeTree(path) }
+    }
+
+    /// When `name` was last dropped (wall clock, nanoseconds since the Unix epoch), or nil if it never was.
+    /// Values written before that time belong to the dropped collection.
+    public func droppedAt(_ name: String) -> UInt64? {
+        guard anyDropped.load(ordering: .acquiring) else { return nil }
+        return registry.withLock { $0.dropped[name] }
     }
 
     @inline(__always)

@@ -44,6 +44,12 @@ public struct VersionedObject: Hashable, Sendable {
     /// The newest sibling timestamp, 0 for an empty object.
     public var timestamp: UInt64 { siblings.map(\.timestamp).max() ?? 0 }
 
+    /// The object without the siblings written at or before `timestamp` (a collection drop): their dots stay in
+    /// the context, so a merge removes them from a replica that still holds them instead of restoring them.
+    public func forgettingSiblings(through timestamp: UInt64) -> VersionedObject {
+        VersionedObject(unchecked: context, siblings: siblings.filter { $0.timestamp > timestamp })
+    }
+
     // MARK: - Client writes
 
     /// Applies a client write at the coordinating replica `actor`.

@@ -17,7 +17,15 @@ struct LocalReplica: Sendable {
     func applyMerge(
         collection: String, key: [UInt8], _ incoming: VersionedObject, encoded: [UInt8]? = nil
     ) throws -> DurablePoint {
-        try storage.apply(collection: collection, key: key) { record in
+        var incoming = incoming
+        var encoded = encoded
+        // A value written before its collection was dropped may still arrive (replication in flight, repair).
+        if let dropped = storage.droppedAt(collection), incoming.siblings.contains(where: { $0.timestamp <= dropped }) {
+            let kept = incoming.forgettingSiblings(through: dropped)
+            incoming = kept.siblings.isEmpty ? VersionedObject() : kept
+            encoded = nil
+        }
+        return try storage.apply(collection: collection, key: key) { record in
             guard let record else {
                 guard !incoming.isEmpty else { return nil }
                 if let encoded, !incoming.isNotFound {
@@ -81,8 +89,13 @@ struct LocalReplica: Sendable {
         return try await storage.keys(collection: collection, after: after, limit: limit)
     }
 
+    /// Drops the collection; the drop is recorded even when this replica holds none of it yet, so that writes
+    /// still on their way here cannot bring it back.
     func dropCollection(_ name: String) async throws {
-        guard storage.collections().contains(name) else { return }
-        try await storage.dropCollection(name)
+        do {
+            try await storage.dropCollection(name)
+        } catch StorageError.collectionNotFound {
+            return
+        }
     }
 }
