@@ -16,7 +16,7 @@ struct KVList: AsyncParsableCommand {
     @Option(help: "Keys per page (1-10000).")
     var limit: Int = 100
 
-    @Option(help: "Start after this key (the 'next' cursor of the previous page).")
+    @Option(help: "Start after this cursor: the 'next' of the previous page, as printed (already percent-encoded).")
     var after: String?
 
     func validate() throws {
@@ -25,7 +25,7 @@ struct KVList: AsyncParsableCommand {
 
     func run() async throws {
         var path = "/v1/kv/\(PathEscape.component(collection))?limit=\(limit)"
-        if let after { path += "&after=\(PathEscape.query(after))" }
+        if let after { path += "&after=\(after)" }
         let response = try await options.client.expect(.GET, path)
         if options.json {
             print(response.text)

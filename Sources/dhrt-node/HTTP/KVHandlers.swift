@@ -1,3 +1,4 @@
+import Coordinator
 import Foundation
 import Hummingbird
 
@@ -16,17 +17,18 @@ struct KVHandlers {
     }
 
     func list(collection: String, request: Request) async throws -> Response {
-        let query = request.uri.queryParameters
+        // The raw query, decoded once here: `after` is any byte string, so `+` and `%25` mean only themselves.
+        let query = request.uri.query
         var limit = 1000
-        if let text = query["limit"] {
+        if let text = PercentDecoding.rawQueryValue("limit", in: query) {
             guard let value = Int(text), (1...10_000).contains(value) else {
                 throw APIError.badRequest("bad_limit", "limit must be an integer from 1 to 10000")
             }
             limit = value
         }
         var after: [UInt8]?
-        if let text = query["after"] {
-            guard let bytes = PercentDecoding.decodeQuery(text) else {
+        if let text = PercentDecoding.rawQueryValue("after", in: query) {
+            guard let bytes = PercentDecoding.decode(text) else {
                 throw APIError.badRequest("bad_after", "after has a malformed percent escape")
             }
             after = bytes
@@ -40,7 +42,8 @@ struct KVHandlers {
                 for key in page.keys { json.value(utf8: key) }
             }
             json.key("next")
-            if let next = page.next { json.value(utf8: next) } else { json.null() }
+            // Percent-encoded so that it round-trips any key, UTF-8 or not, as `after`.
+            if let next = page.next { json.value(PercentDecoding.encode(next)) } else { json.null() }
         }
         return json.response()
     }
@@ -51,6 +54,14 @@ struct KVHandlers {
     }
 
     func batch(collection: String, request: Request) async throws -> Response {
+        // A bad request-level header fails the request, not each item.
+        if let quorum = request.headers.writeQuorum {
+            do {
+                _ = try ConsistencyLevel.parse(quorum.value, header: quorum.header, n: node.config.replicas)
+            } catch {
+                throw APIError.badRequest("bad_consistency", error.description)
+            }
+        }
         var request = request
         let body = try await request.collectBody(upTo: node.limits.maxBatchSize)
         let items: [BatchItem]

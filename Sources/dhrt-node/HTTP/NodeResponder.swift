@@ -11,6 +11,13 @@ struct NodeResponder: HTTPResponder {
     typealias Context = BasicRequestContext
 
     let node: Node
+    let authorization: Authorization
+
+    init(node: Node) {
+        self.node = node
+        self.authorization = Authorization(
+            clientToken: node.config.frontDoor.clientToken, adminToken: node.config.frontDoor.adminToken)
+    }
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let start = ContinuousClock.now
@@ -20,11 +27,16 @@ struct NodeResponder: HTTPResponder {
         do {
             let route = try Route.resolve(method: request.method, path: request.uri.path)
             (operation, consistency) = Self.label(route, request.headers)
+            if let denied = authorization.check(route.access, request.headers) { throw denied }
             response = try await handle(route, request)
         } catch let error as RouteError {
             response = error.apiError.response
         } catch let error as APIError {
             response = error.response
+        } catch  where ObjectFastPath.isMalformedRequest(error) {
+            // A body the parser rejected (e.g. a bad chunk size): the client's fault, and the stream is lost.
+            response = APIError.badRequest("bad_request", "malformed HTTP request body: \(error)").response
+            response.headers[.connection] = "close"
         } catch is NIOTooManyBytesError {
             response = APIError.tooLarge(limit: node.limits.maxValueSize).response
         } catch {

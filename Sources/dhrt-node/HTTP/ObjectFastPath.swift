@@ -1,6 +1,8 @@
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// Serves `/v1/kv/{collection}/{key}` (GET, HEAD, PUT, DELETE) inside the channel pipeline, ahead of
 /// Hummingbird: the request is parsed, coordinated and answered on its connection's event loop, with no task,
@@ -22,6 +24,8 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         var head: HTTPRequest
         var body: ByteBuffer?
         var tooLarge = false
+        /// The token check failed: the body is read and dropped, then this is the answer.
+        var denied: APIError?
         var started = ContinuousClock.now
 
         var route: Route { .object(verb, collection: collection, key: key) }
@@ -37,12 +41,20 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let node: Node
     private var mode = Mode.idle
+    /// The request stream could not be parsed: nothing more is read from it.
+    private var failed = false
+    /// The parse error owed a JSON 400 before the connection closes.
+    private var malformed: (any Error)?
     private var waiting = CircularBuffer<HTTPRequestPart>()
     private var readHeld = false
     private var quiesceHeld = false
 
+    private let authorization: Authorization
+
     init(node: Node) {
         self.node = node
+        self.authorization = Authorization(
+            clientToken: node.config.frontDoor.clientToken, adminToken: node.config.frontDoor.adminToken)
     }
 
     /// An answer is owed before the next request may start.
@@ -55,6 +67,7 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
         let part = Self.unwrapInboundIn(data)
         if isBusy || !waiting.isEmpty {
             waiting.append(part)
@@ -64,7 +77,9 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if isBusy || !waiting.isEmpty {
+        if failed {
+            context.read()  // drained and discarded until the connection closes
+        } else if isBusy || !waiting.isEmpty {
             readHeld = true
         } else {
             context.read()
@@ -92,6 +107,54 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// A parse error answers `400 {"error": "bad_request"}` with `X-Dhrt-Node` in turn, then closes: Hummingbird's
+    /// own answer would have an empty body. A body Hummingbird is reading gets the error (its handler answers).
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard !failed else { return }  // the decoder repeats itself once it has failed
+        guard Self.isMalformedRequest(error) else {
+            context.fireErrorCaught(error)
+            return
+        }
+        failed = true
+        switch mode {
+        case .passingThrough(requestEnded: false, responseEnded: false):
+            context.fireErrorCaught(error)
+        case .passingThrough(requestEnded: false, responseEnded: true):
+            context.close(promise: nil)
+        case .idle, .collecting:
+            malformed = error
+            waiting.removeAll()
+            sendMalformed(context: context)
+        case .answering, .passingThrough(requestEnded: true, _):
+            malformed = error
+            waiting.removeAll()
+        }
+    }
+
+    static func isMalformedRequest(_ error: any Error) -> Bool {
+        error is HTTPParserError || error is HTTP1TypeConversionError
+    }
+
+    private func sendMalformed(context: ChannelHandlerContext) {
+        mode = .answering
+        var answer = APIError.badRequest("bad_request", "malformed HTTP request: \(malformed.map { "\($0)" } ?? "")")
+            .answer
+        answer.headers[.dhrtNode] = node.config.name
+        answer.headers[.connection] = "close"
+        answer.headers[.contentLength] = String(answer.body.readableBytes)
+        context.write(
+            Self.wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: answer.headers))), promise: nil
+        )
+        context.write(Self.wrapOutboundOut(.body(answer.body)), promise: nil)
+        // Close our side but keep reading a moment: closing with unread bytes would reset the connection, and
+        // a reset can destroy the answer before the client has read it.
+        let channel = context.channel
+        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        }
+    }
+
     private var isCollecting: Bool {
         if case .collecting = mode { true } else { false }
     }
@@ -99,10 +162,13 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         switch (mode, part) {
         case (.idle, .head(let head)):
-            if let pending = Self.objectRequest(head) {
+            if var pending = Self.objectRequest(head) {
+                if !authorization.isOpen { pending.denied = authorization.check(.client, head.headerFields) }
                 mode = .collecting(pending)
                 // curl -T and other uploaders wait (curl: 1 s) for this before they send the body.
-                if pending.verb == .put, head.headerFields[.expect]?.lowercased() == "100-continue" {
+                if pending.verb == .put, pending.denied == nil,
+                    head.headerFields[.expect]?.lowercased() == "100-continue"
+                {
                     context.writeAndFlush(Self.wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
                 }
             } else {
@@ -111,7 +177,7 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             }
         case (.collecting(var pending), .body(var chunk)):
             let limit = node.limits.maxValueSize
-            if !pending.tooLarge {
+            if !pending.tooLarge, pending.denied == nil {
                 if (pending.body?.readableBytes ?? 0) + chunk.readableBytes > limit {
                     pending.tooLarge = true
                     pending.body = nil
@@ -156,6 +222,10 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func answer(_ pending: Pending, context: ChannelHandlerContext) {
+        if let denied = pending.denied {
+            send(denied.answer, for: pending, context: context)
+            return
+        }
         let limit = node.limits.maxValueSize
         let declared = pending.head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
         if pending.tooLarge || declared > limit {
@@ -205,6 +275,10 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// After an answer: serve what waited, then read again and pass on a held quiesce.
     private func resume(context: ChannelHandlerContext) {
+        if malformed != nil {
+            sendMalformed(context: context)
+            return
+        }
         var forwarded = false
         while !isBusy, let part = waiting.popFirst() {
             if case .passingThrough = mode { forwarded = true }

@@ -34,6 +34,8 @@ enum Route: Equatable, Sendable {
     static let defaultCollection = "default"
     /// First path segments that belong to the API and can never name a collection.
     static let reservedNames: Set<String> = ["v1", "metrics", "health"]
+    /// The last segment of `POST /v1/kv/{collection}/_batch`.
+    static let batchSegment = Array("_batch".utf8)
 }
 
 /// Why a request has no route: the HTTP status and a message for the JSON error body.
@@ -115,8 +117,12 @@ extension Route {
             case .get, .head: return .object(.get, collection: collection, key: rest[2])
             case .put: return .object(.put, collection: collection, key: rest[2])
             case .delete: return .object(.delete, collection: collection, key: rest[2])
-            case .post where rest[2] == Array("_batch".utf8): return .batch(collection: collection)
-            default: throw .methodNotAllowed(allowed: [.get, .put, .delete])
+            case .post where rest[2] == batchSegment: return .batch(collection: collection)
+            case .post: throw .methodNotAllowed(allowed: [.get, .put, .delete])
+            // `_batch` is also a key: its own method joins the object methods.
+            default:
+                throw .methodNotAllowed(
+                    allowed: rest[2] == batchSegment ? [.get, .put, .delete, .post] : [.get, .put, .delete])
             }
         default:
             throw .notFound("no route for \(path)")
@@ -202,11 +208,32 @@ enum PercentDecoding {
         return out
     }
 
-    /// Decodes a query component, where `+` also means a space.
-    static func decodeQuery(_ text: Substring) -> [UInt8]? {
-        decode(
-            Substring(
-                String(decoding: text.utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)))
+    /// The raw (still percent-encoded) value of query parameter `name` in `query`, the first if repeated.
+    static func rawQueryValue(_ name: String, in query: String?) -> Substring? {
+        guard let query else { return nil }
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts[0] == name { return parts.count > 1 ? parts[1] : "" }
+        }
+        return nil
+    }
+
+    /// Percent-encodes any bytes so that `decode` gives them back: unreserved characters stay, all else is `%XX`.
+    static func encode(_ bytes: [UInt8]) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {
