@@ -41,28 +41,45 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         case task(WireServer.Handler)
     }
 
+    /// How long the peer has to send its first valid frame; nil waits for ever.
+    private let firstFrameTimeout: Duration?
+    private var firstFrameTimer: Scheduled<Void>?
+
     convenience init(handler: @escaping WireServer.Handler, maxInFlight: Int, maxPayloadSize: Int, logger: Logger) {
         self.init(serve: .task(handler), maxInFlight: maxInFlight, maxPayloadSize: maxPayloadSize, logger: logger)
     }
 
-    init(serve: Serve, maxInFlight: Int, maxPayloadSize: Int, logger: Logger) {
+    init(serve: Serve, maxInFlight: Int, maxPayloadSize: Int, firstFrameTimeout: Duration? = nil, logger: Logger) {
         self.serve = serve
         self.maxInFlight = maxInFlight
         self.maxPayloadSize = maxPayloadSize
+        self.firstFrameTimeout = firstFrameTimeout
         self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.logger[metadataKey: "peer"] = "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")"
+        if let firstFrameTimeout {
+            // A connection that never says anything valid only holds a slot: close it.
+            let this = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            self.firstFrameTimer = context.eventLoop.scheduleTask(in: TimeAmount(firstFrameTimeout)) {
+                this.value.closeForProtocolError(
+                    context: bound.value, reason: "no valid frame within \(firstFrameTimeout)")
+            }
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.firstFrameTimer?.cancel()
         self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.closed else { return }
+        self.firstFrameTimer?.cancel()
+        self.firstFrameTimer = nil
         let frame = Self.unwrapInboundIn(data)
         guard !frame.isResponse else {
             self.closeForProtocolError(context: context, reason: "peer sent a response frame as a request")
@@ -89,6 +106,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.firstFrameTimer?.cancel()
         self.closed = true
         self.waiting.removeAll()
         // Nobody can receive these replies any more; handlers that honour cancellation stop early.
@@ -207,6 +225,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func closeForProtocolError(context: ChannelHandlerContext, reason: String) {
+        guard !self.closed else { return }
         self.logger.warning("closing inter-node connection: protocol error", metadata: ["reason": "\(reason)"])
         self.closed = true
         self.waiting.removeAll()

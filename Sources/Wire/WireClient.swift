@@ -220,6 +220,20 @@ public final class WireClient: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let secret = configuration.secret {
+                        let address = self.address
+                        try channel.pipeline.syncOperations.addHandler(
+                            WireHandshakeHandler(
+                                handshake: WireHandshake(
+                                    role: .client, secret: secret, nonce: WireHandshake.randomNonce()),
+                                timeout: configuration.connectTimeout,
+                                established: channel.eventLoop.makePromise(of: Void.self),
+                                onRefuse: { reason in
+                                    logger.warning(
+                                        "inter-node handshake refused",
+                                        metadata: ["peer": "\(address)", "reason": "\(reason)"])
+                                }))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(FrameDecoder(maxPayloadSize: configuration.maxPayloadSize)),
                         MessageToByteHandler(FrameEncoder(maxPayloadSize: configuration.maxPayloadSize)),
@@ -231,9 +245,17 @@ public final class WireClient: Sendable {
                     )
                 }
             }
-        bootstrap.connect(host: self.address.host, port: self.address.port).flatMapThrowing { channel in
-            let handler = try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)
-            return Connection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+        bootstrap.connect(host: self.address.host, port: self.address.port).flatMap { channel in
+            // With a secret, the connection is usable once the server has proved it too.
+            let handshake = try? channel.pipeline.syncOperations.handler(type: WireHandshakeHandler.self)
+            let ready = handshake?.establishedFuture ?? channel.eventLoop.makeSucceededVoidFuture()
+            return ready.flatMapErrorThrowing { error in
+                channel.close(promise: nil)
+                throw error
+            }.flatMapThrowing {
+                let handler = try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)
+                return Connection(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+            }
         }.whenComplete { result in
             switch result {
             case .success(let connection):

@@ -13,6 +13,9 @@ public struct WireClientConfiguration: Sendable {
     public var reconnectBackoff: Duration
     /// Upper bound of the reconnect pause.
     public var maxReconnectBackoff: Duration
+    /// The cluster secret proven with ``WireHandshake`` on every connection before its first frame; nil: none.
+    /// The server MUST have the same.
+    public var secret: [UInt8]?
 
     /// Creates a configuration; the defaults suit a node.
     public init(
@@ -21,7 +24,8 @@ public struct WireClientConfiguration: Sendable {
         maxQueuedPerConnection: Int = 4096,
         connectTimeout: Duration = .seconds(1),
         reconnectBackoff: Duration = .milliseconds(100),
-        maxReconnectBackoff: Duration = .seconds(2)
+        maxReconnectBackoff: Duration = .seconds(2),
+        secret: [UInt8]? = nil
     ) {
         precondition(maxPayloadSize >= 0 && maxPayloadSize <= Int(UInt32.max) - FrameFormat.headerSize)
         precondition(maxInFlightPerConnection > 0 && maxQueuedPerConnection >= 0)
@@ -31,6 +35,7 @@ public struct WireClientConfiguration: Sendable {
         self.connectTimeout = connectTimeout
         self.reconnectBackoff = reconnectBackoff
         self.maxReconnectBackoff = maxReconnectBackoff
+        self.secret = secret
     }
 
     /// The pause after `failures` consecutive failed connects (at least 1).

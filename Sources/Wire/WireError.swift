@@ -14,6 +14,8 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidAddress(String)
     /// The client or pool was shut down.
     case shutdown
+    /// The connection's handshake failed: the peer does not know the cluster secret (or this side does not).
+    case handshakeRefused(String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
         case .payloadTooLarge(let size, let limit): return "payload of \(size) bytes exceeds the limit of \(limit)"
         case .invalidAddress(let address): return "invalid address '\(address)', expected host:port"
         case .shutdown: return "transport shut down"
+        case .handshakeRefused(let reason): return "handshake refused: \(reason)"
         }
     }
 }

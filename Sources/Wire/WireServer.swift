@@ -213,6 +213,11 @@ public final class WireServer: Service, Sendable {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let secret = configuration.secret {
+                        try channel.pipeline.syncOperations.addHandler(
+                            Self.handshake(
+                                secret: secret, channel: channel, configuration: configuration, logger: logger))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(FrameDecoder(maxPayloadSize: configuration.maxPayloadSize)),
                         MessageToByteHandler(FrameEncoder(maxPayloadSize: configuration.maxPayloadSize)),
@@ -220,6 +225,7 @@ public final class WireServer: Service, Sendable {
                             serve: serve,
                             maxInFlight: configuration.maxInFlightPerConnection,
                             maxPayloadSize: configuration.maxPayloadSize,
+                            firstFrameTimeout: configuration.handshakeTimeout,
                             logger: logger
                         )
                     )
@@ -227,13 +233,34 @@ public final class WireServer: Service, Sendable {
             }
     }
 
-    /// Tracks a new connection for draining; refuses it once shutdown has begun.
+    private static func handshake(
+        secret: [UInt8], channel: any Channel, configuration: WireServerConfiguration, logger: Logger
+    ) -> WireHandshakeHandler {
+        let established = channel.eventLoop.makePromise(of: Void.self)
+        let peer = channel.remoteAddress.map { "\($0)" } ?? "?"
+        return WireHandshakeHandler(
+            handshake: WireHandshake(role: .server, secret: secret, nonce: WireHandshake.randomNonce()),
+            timeout: configuration.handshakeTimeout, established: established,
+            onRefuse: { reason in
+                logger.warning("refused inter-node connection", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+            })
+    }
+
+    /// Tracks a new connection for draining; refuses it once shutdown has begun or when too many are open.
     private func register(_ channel: any Channel) -> Bool {
         let key = ObjectIdentifier(channel)
-        let accepted = self.shared.withLockedValue { shared -> Bool in
+        let limit = self.configuration.maxConnections
+        let accepted = self.shared.withLockedValue { shared -> Bool? in
             guard case .bound = shared.state else { return false }
+            guard shared.connections.count < limit else { return nil }
             shared.connections[key] = channel
             return true
+        }
+        guard let accepted else {
+            self.logger.warning(
+                "refused inter-node connection: too many open",
+                metadata: ["peer": "\(channel.remoteAddress.map { "\($0)" } ?? "?")", "limit": "\(limit)"])
+            return false
         }
         guard accepted else { return false }
         channel.closeFuture.whenComplete { _ in

@@ -8,13 +8,22 @@ public struct WireServerConfiguration: Sendable {
     public var drainTimeout: Duration
     /// Pending connections the kernel may queue before the server accepts them.
     public var backlog: Int
+    /// Open inbound connections; one more is closed at once (and logged).
+    public var maxConnections: Int
+    /// How long a new connection has to complete the handshake (with a secret) or send its first valid frame.
+    public var handshakeTimeout: Duration
+    /// The cluster secret every connection proves with ``WireHandshake`` before its first frame; nil: none.
+    public var secret: [UInt8]?
 
     /// Creates a configuration; the defaults suit a node.
     public init(
         maxPayloadSize: Int = FrameFormat.defaultMaxPayloadSize,
         maxInFlightPerConnection: Int = 1024,
         drainTimeout: Duration = .seconds(10),
-        backlog: Int = 256
+        backlog: Int = 256,
+        maxConnections: Int = 256,
+        handshakeTimeout: Duration = .seconds(5),
+        secret: [UInt8]? = nil
     ) {
         precondition(maxPayloadSize >= 0 && maxPayloadSize <= Int(UInt32.max) - FrameFormat.headerSize)
         precondition(maxInFlightPerConnection > 0)
@@ -22,5 +31,8 @@ public struct WireServerConfiguration: Sendable {
         self.maxInFlightPerConnection = maxInFlightPerConnection
         self.drainTimeout = drainTimeout
         self.backlog = backlog
+        self.maxConnections = maxConnections
+        self.handshakeTimeout = handshakeTimeout
+        self.secret = secret
     }
 }
