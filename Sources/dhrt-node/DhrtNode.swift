@@ -78,6 +78,9 @@ struct DhrtNode: AsyncParsableCommand {
         help: "Record bytes per range-transfer batch, 1024 to 8388608 (default 1048576).")
     var transferBatchBytes: Int?
 
+    @OptionGroup(title: "Limits and credentials")
+    var frontDoor: FrontDoorOptions
+
     @Option(help: "TOML file with any of the options above.")
     var config: String?
 
@@ -99,6 +102,6 @@ struct DhrtNode: AsyncParsableCommand {
             memory: memory ? true : nil, sync: sync, timeoutMilliseconds: timeoutMilliseconds,
             readRepairChance: readRepairChance, join: join, transferConcurrency: transferConcurrency,
             transferBatchBytes: transferBatchBytes
-        )
+        ).withFrontDoor(frontDoor)
     }
 }

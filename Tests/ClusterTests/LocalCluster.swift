@@ -11,15 +11,18 @@ final class LocalCluster: Sendable {
 
     let directory: String
     let nodes: [NodeProcess]
+    /// Sent as a bearer token on the readiness checks, for clusters started with an admin token.
+    let token: String?
 
-    private init(directory: String, nodes: [NodeProcess]) {
+    private init(directory: String, nodes: [NodeProcess], token: String?) {
         self.directory = directory
         self.nodes = nodes
+        self.token = token
     }
 
     /// Starts `size` nodes, each given the others as seeds (so they form one cluster), and waits until every
     /// node has the ring with every member.
-    static func start(size: Int = 3, extra: [String] = []) async throws -> LocalCluster {
+    static func start(size: Int = 3, extra: [String] = [], token: String? = nil) async throws -> LocalCluster {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("dhrt-cluster-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -33,7 +36,7 @@ final class LocalCluster: Sendable {
                         name: "n\(index + 1)", httpPort: ports[index], clusterPort: ports[size + index],
                         seeds: seeds, directory: directory, extra: extra))
             }
-            let cluster = LocalCluster(directory: directory, nodes: nodes)
+            let cluster = LocalCluster(directory: directory, nodes: nodes, token: token)
             try await cluster.waitUntilReady()
             return cluster
         } catch {
@@ -59,7 +62,10 @@ final class LocalCluster: Sendable {
             var ready = true
             for node in live {
                 guard node.isRunning else { throw HarnessError("\(node.name) exited:\n\(node.logTail())") }
-                guard let status = try? await HTTP.send(.GET, "\(node.httpURL)/v1/status", timeout: .seconds(5)),
+                let auth = token.map { [("Authorization", "Bearer \($0)")] } ?? []
+                guard
+                    let status = try? await HTTP.send(
+                        .GET, "\(node.httpURL)/v1/status", headers: auth, timeout: .seconds(5)),
                     status.status == 200, let json = status.json as? [String: Any],
                     let members = json["members"] as? [Any], members.count == nodes.count
                 else {

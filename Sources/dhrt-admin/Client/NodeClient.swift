@@ -20,7 +20,15 @@ struct NodeResponse: Sendable {
 /// Talks to one node's client API.
 struct NodeClient: Sendable {
     let baseURL: String
+    /// Sent as `Authorization: Bearer`, when set.
+    var token: String?
     var timeout: TimeAmount = .seconds(10)
+
+    init(baseURL: String, token: String? = nil, timeout: TimeAmount = .seconds(10)) {
+        self.baseURL = baseURL
+        self.token = token
+        self.timeout = timeout
+    }
 
     func send(
         _ method: HTTPMethod,
@@ -31,6 +39,7 @@ struct NodeClient: Sendable {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response: HTTPClientResponse
         do {

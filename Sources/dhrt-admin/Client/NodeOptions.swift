@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// Options shared by every command that talks to one node.
 struct NodeOptions: ParsableArguments {
@@ -8,13 +9,21 @@ struct NodeOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 
+    @Option(name: .long, help: "Bearer token sent to the node (default: $DHRT_TOKEN).")
+    var token: String?
+
     func validate() throws {
         guard NodeURL.isValid(node) else {
             throw ValidationError("--node must look like http://HOST:PORT, got '\(node)'.")
         }
     }
 
-    var client: NodeClient { NodeClient(baseURL: NodeURL.normalized(node)) }
+    var client: NodeClient { NodeClient(baseURL: NodeURL.normalized(node), token: resolvedToken) }
+
+    /// `--token`, else `DHRT_TOKEN`, else none.
+    var resolvedToken: String? {
+        token ?? ProcessInfo.processInfo.environment["DHRT_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 }
 
 /// Per-request consistency, sent as `X-Dhrt-R`, `X-Dhrt-W` and `X-Dhrt-Consistency`.

@@ -34,6 +34,9 @@ struct ClusterStart: AsyncParsableCommand {
     @Option(help: "Path of the dhrt-node binary (default: beside dhrt-admin, else PATH).")
     var nodeBinary: String?
 
+    @Flag(help: "Generate a client token, an admin token and a cluster secret, print the tokens, and require them.")
+    var secure = false
+
     @Option(help: "Seconds to wait for every node to be healthy and to know all members.")
     var timeout: Double = 30
 
@@ -69,13 +72,19 @@ struct ClusterStart: AsyncParsableCommand {
         }
         let layout = ClusterLayout(
             nodes: n, baseHTTP: baseHTTP, baseCluster: baseCluster, memory: memory, sync: sync,
-            partitions: partitions, replicas: replicas, binary: binary)
+            partitions: partitions, replicas: replicas, binary: binary, secure: secure ? true : nil)
         for index in layout.indices {
             for port in [baseHTTP + index - 1, baseCluster + index - 1] where !ProcessControl.isPortFree(port) {
                 throw AdminError.failed("port \(port) on 127.0.0.1 is in use; choose --base-http/--base-cluster")
             }
         }
         try cluster.saveLayout(layout)
+        if secure {
+            let tokens = try cluster.writeSecrets()
+            print("client token: \(tokens.client)")
+            print("admin token:  \(tokens.admin)")
+            print("(kept in \(cluster.secretsPath); e.g. export DHRT_TOKEN=\(tokens.admin))")
+        }
         for index in layout.indices {
             let pid = try cluster.startNode(index, layout: layout)
             print("started \(layout.name(index)) pid \(pid) \(layout.url(index))")
@@ -100,7 +109,8 @@ struct ClusterStart: AsyncParsableCommand {
         }
         for index in layout.indices where cluster.runningPID(index) != nil {
             let seen = await Readiness.waitMembers(
-                layout.url(index), count: layout.nodes, seconds: max(1, deadline.timeIntervalSinceNow))
+                layout.url(index), count: layout.nodes, seconds: max(1, deadline.timeIntervalSinceNow),
+                token: cluster.adminToken())
             if seen < layout.nodes {
                 print("warning: \(layout.name(index)) lists \(seen) of \(layout.nodes) members so far")
             }

@@ -23,12 +23,13 @@ struct ClusterTest: AsyncParsableCommand {
         }
         let key = "cluster-test-\(UInt32.random(in: 0...UInt32.max))"
         let quorum = [("X-Dhrt-Consistency", "quorum")]
-        let client = { (index: Int) in NodeClient(baseURL: layout.url(index)) }
+        let client = { (index: Int) in NodeClient(baseURL: layout.url(index), token: cluster.adminToken()) }
         let last = layout.nodes
         var steps = StepPrinter()
 
         try await steps.run("PUT \(key)=one on n1") {
-            _ = try await client(1).expect(.PUT, NodeClient.kvPath(collection: "default", key: key),
+            _ = try await client(1).expect(
+                .PUT, NodeClient.kvPath(collection: "default", key: key),
                 headers: quorum, body: Array("one".utf8))
         }
         for index in [2, 3] {
@@ -45,7 +46,8 @@ struct ClusterTest: AsyncParsableCommand {
             let read = try await KVRead.perform(client(1), collection: "default", key: key, quorum: quorum)
             var headers = quorum
             if let context = read.context { headers.append(("X-Dhrt-Context", context)) }
-            _ = try await client(1).expect(.PUT, NodeClient.kvPath(collection: "default", key: key),
+            _ = try await client(1).expect(
+                .PUT, NodeClient.kvPath(collection: "default", key: key),
                 headers: headers, body: Array("two".utf8))
         }
         try await steps.run("GET on n2 with quorum returns two") {

@@ -10,6 +10,8 @@ struct ClusterLayout: Codable, Equatable {
     var partitions: Int?
     var replicas: Int?
     var binary: String
+    /// Whether the nodes run with the tokens and cluster secret of `secrets.toml` (`cluster start --secure`).
+    var secure: Bool? = nil
 
     func name(_ index: Int) -> String { "n\(index)" }
     func httpAddress(_ index: Int) -> String { "127.0.0.1:\(baseHTTP + index - 1)" }
@@ -30,6 +32,34 @@ struct LocalCluster {
     func pidPath(_ index: Int) -> String { directory + "/pids/n\(index).pid" }
     func logPath(_ index: Int) -> String { directory + "/logs/n\(index).log" }
     func dataPath(_ index: Int) -> String { directory + "/data/n\(index)" }
+    /// The nodes' shared TOML file with the tokens and the cluster secret, readable by its owner only.
+    var secretsPath: String { directory + "/secrets.toml" }
+
+    /// Writes fresh random tokens and a cluster secret to `secretsPath`; returns (client, admin).
+    func writeSecrets() throws -> (client: String, admin: String) {
+        let client = Self.randomHex()
+        let admin = Self.randomHex()
+        let secret = Self.randomHex()
+        let text = "client-token = \"\(client)\"\nadmin-token = \"\(admin)\"\ncluster-secret = \"\(secret)\"\n"
+        FileManager.default.createFile(
+            atPath: secretsPath, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        return (client, admin)
+    }
+
+    /// The admin token of a secure cluster, nil otherwise.
+    func adminToken() -> String? {
+        guard let text = try? String(contentsOfFile: secretsPath, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("admin-token") {
+            return line.split(separator: "\"").dropFirst().first.map(String.init)
+        }
+        return nil
+    }
+
+    /// 32 random bytes as hex.
+    static func randomHex() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
 
     func loadLayout() throws -> ClusterLayout {
         guard let data = FileManager.default.contents(atPath: layoutPath) else {
@@ -69,6 +99,7 @@ struct LocalCluster {
         if let sync = layout.sync { arguments += ["--sync", sync] }
         if let partitions = layout.partitions { arguments += ["--partitions", "\(partitions)"] }
         if let replicas = layout.replicas { arguments += ["--n", "\(replicas)"] }
+        if layout.secure == true { arguments += ["--config", secretsPath] }
         try FileManager.default.createDirectory(atPath: dataPath(index), withIntermediateDirectories: true)
         let banner = "---- \(Date()) dhrt-node \(arguments.joined(separator: " "))\n"
         appendToLog(index, banner)
@@ -112,8 +143,8 @@ enum Readiness {
     }
 
     /// Polls `/v1/status` until it lists at least `count` members, or `seconds` pass. Returns the members seen.
-    static func waitMembers(_ url: String, count: Int, seconds: Double) async -> Int {
-        var client = NodeClient(baseURL: url)
+    static func waitMembers(_ url: String, count: Int, seconds: Double, token: String? = nil) async -> Int {
+        var client = NodeClient(baseURL: url, token: token)
         client.timeout = .seconds(1)
         let deadline = Date().addingTimeInterval(seconds)
         var seen = 0

@@ -17,6 +17,15 @@ struct ConfigValues: Sendable, Decodable, Equatable {
     var join: String?
     var transferConcurrency: Int?
     var transferBatchBytes: Int?
+    var headerTimeoutMilliseconds: Int?
+    var bodyTimeoutMilliseconds: Int?
+    var idleTimeoutMilliseconds: Int?
+    var handshakeTimeoutMilliseconds: Int?
+    var maxConnections: Int?
+    var maxClusterConnections: Int?
+    var clientToken: String?
+    var adminToken: String?
+    var clusterSecret: String?
 
     enum CodingKeys: String, CodingKey {
         case name
@@ -31,6 +40,15 @@ struct ConfigValues: Sendable, Decodable, Equatable {
         case join
         case transferConcurrency = "transfer-concurrency"
         case transferBatchBytes = "transfer-batch-bytes"
+        case headerTimeoutMilliseconds = "header-timeout-ms"
+        case bodyTimeoutMilliseconds = "body-timeout-ms"
+        case idleTimeoutMilliseconds = "idle-timeout-ms"
+        case handshakeTimeoutMilliseconds = "handshake-timeout-ms"
+        case maxConnections = "max-connections"
+        case maxClusterConnections = "max-cluster-connections"
+        case clientToken = "client-token"
+        case adminToken = "admin-token"
+        case clusterSecret = "cluster-secret"
     }
 
     init(
@@ -73,6 +91,22 @@ struct ConfigValues: Sendable, Decodable, Equatable {
             transferConcurrency: transferConcurrency ?? other.transferConcurrency,
             transferBatchBytes: transferBatchBytes ?? other.transferBatchBytes
         )
+        .withFrontDoor(of: self, over: other)
+    }
+
+    /// The front door's values of `first`, else of `second`, over this value's others.
+    private func withFrontDoor(of first: ConfigValues, over second: ConfigValues) -> ConfigValues {
+        var merged = self
+        merged.headerTimeoutMilliseconds = first.headerTimeoutMilliseconds ?? second.headerTimeoutMilliseconds
+        merged.bodyTimeoutMilliseconds = first.bodyTimeoutMilliseconds ?? second.bodyTimeoutMilliseconds
+        merged.idleTimeoutMilliseconds = first.idleTimeoutMilliseconds ?? second.idleTimeoutMilliseconds
+        merged.handshakeTimeoutMilliseconds = first.handshakeTimeoutMilliseconds ?? second.handshakeTimeoutMilliseconds
+        merged.maxConnections = first.maxConnections ?? second.maxConnections
+        merged.maxClusterConnections = first.maxClusterConnections ?? second.maxClusterConnections
+        merged.clientToken = first.clientToken ?? second.clientToken
+        merged.adminToken = first.adminToken ?? second.adminToken
+        merged.clusterSecret = first.clusterSecret ?? second.clusterSecret
+        return merged
     }
 
     /// Reads a TOML file whose keys are the long flag names (`seed` is an array); unknown keys are an error.

@@ -31,6 +31,8 @@ struct NodeConfig: Sendable {
     var transferBatchBytes = 1 << 20
     /// How long a completed plan stands before this node drops the partitions it no longer replicates.
     var dropGrace: Duration = .seconds(10)
+    /// Connection limits, timeouts and credentials of both ports.
+    var frontDoor = FrontDoor.defaults
 }
 
 /// A configuration problem, reported to the operator as is.
@@ -92,6 +94,7 @@ extension NodeConfig {
         guard (1024...(8 << 20)).contains(transferBatchBytes) else {
             throw ConfigError("--transfer-batch-bytes \(transferBatchBytes) must be between 1024 and 8388608")
         }
+        let frontDoor = try FrontDoor.resolve(merged)
         return NodeConfig(
             name: name,
             dataDirectory: merged.dataDirectory ?? "./data/\(name)",
@@ -106,7 +109,8 @@ extension NodeConfig {
             readRepairChance: readRepairChance,
             join: join,
             transferConcurrency: transferConcurrency,
-            transferBatchBytes: transferBatchBytes
+            transferBatchBytes: transferBatchBytes,
+            frontDoor: frontDoor
         )
     }
 

@@ -18,7 +18,8 @@ func runNode(_ config: NodeConfig) async throws {
     let storage = try await StorageEngine.open(storageOptions(config, limits: limits), logger: storageLogger)
     let local = MemberInfo(
         name: config.name, clusterAddress: config.cluster.description, httpAddress: config.http.description)
-    let pool = WireClientPool(logger: logger)
+    let door = config.frontDoor
+    let pool = WireClientPool(configuration: WireClientConfiguration(secret: door.clusterSecret), logger: logger)
     let cluster = try ClusterState(
         local: local, partitions: config.partitions, replicas: config.replicas, pool: pool,
         ringPath: config.memory ? nil : config.dataDirectory + "/RING", logger: logger)
@@ -29,11 +30,15 @@ func runNode(_ config: NodeConfig) async throws {
 
     let interNode = InterNodeHandler(node: node)
     let wireServer = WireServer(
-        host: config.cluster.host, port: config.cluster.port, logger: logger,
+        host: config.cluster.host, port: config.cluster.port,
+        configuration: WireServerConfiguration(
+            maxConnections: door.maxClusterConnections, handshakeTimeout: door.handshakeTimeout,
+            secret: door.clusterSecret),
+        logger: logger,
         responder: { frame, loop, reply in interNode.respond(frame, on: loop, reply: reply) })
     let http = Application(
         responder: NodeResponder(node: node),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ObjectFastPath(node: node)])),
+        server: GuardedHTTPChannel.builder(node: node),
         configuration: ApplicationConfiguration(address: .hostname(config.http.host, port: config.http.port)),
         logger: logger)
     let membership = MembershipService(
