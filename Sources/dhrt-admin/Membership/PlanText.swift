@@ -34,11 +34,11 @@ enum PlanText {
             for transfer in transfers {
                 row.append("\(transfer["partition"] ?? "?"): \(transfer["from"] ?? "?") -> \(transfer["to"] ?? "?")")
                 if row.count == 4 {
-                    lines.append("  " + row.map { pad($0, 22) }.joined())
+                    lines.append(("  " + row.map { pad($0, 22) }.joined()).trimmingTrailingSpaces)
                     row = []
                 }
             }
-            if !row.isEmpty { lines.append("  " + row.map { pad($0, 22) }.joined()) }
+            if !row.isEmpty { lines.append(("  " + row.map { pad($0, 22) }.joined()).trimmingTrailingSpaces) }
         }
         for warning in plan["warnings"] as? [String] ?? [] { lines.append("warning: \(warning)") }
         if !transferring, !staged.isEmpty { lines.append("carry it out with: dhrt-admin commit") }
@@ -52,5 +52,13 @@ enum PlanText {
     static func percent(_ value: Any?) -> String {
         guard let number = value as? Double ?? (value as? Int).map(Double.init) else { return "-" }
         return String(format: "%.1f", number)
+    }
+}
+
+extension String {
+    var trimmingTrailingSpaces: String {
+        var text = self
+        while text.hasSuffix(" ") { text.removeLast() }
+        return text
     }
 }

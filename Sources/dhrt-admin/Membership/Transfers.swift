@@ -72,14 +72,14 @@ struct Transfers: AsyncParsableCommand {
             lines.append(
                 "\(name): \(done)/\(total) partitions \(bar(Double(done) / Double(total)))  "
                     + String(format: "%.1f MB/s, %.0f keys/s", bytes / seconds / 1e6, keyRate)
-                    + ", queued \(transfers["queued"] ?? 0), ETA of active \(eta)")
+                    + ", queued \(transfers["queued"] ?? 0), waiting \(transfers["waiting"] ?? 0), ETA of active \(eta)")
             for partition in active {
                 let got = partition["keys"] as? Int ?? 0
                 let left = max(0, partition["remaining_keys"] as? Int ?? 0)
                 let share = got + left > 0 ? Double(got) / Double(got + left) : 0
                 lines.append(
                     "  partition \(partition["partition"] ?? "?") from \(partition["from"] ?? "?") "
-                        + "\(partition["phase"] ?? "") \(bar(share)) \(got) keys, \(partition["bytes"] ?? 0) bytes")
+                        + "\(bar(share)) \(got) keys, \(partition["bytes"] ?? 0) bytes")
             }
         }
         return lines.joined(separator: "\n")

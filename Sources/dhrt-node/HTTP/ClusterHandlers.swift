@@ -92,7 +92,8 @@ struct ClusterHandlers {
                     }
                 }
             }
-            let names = Set(before.keys).union(after.keys).union((planned ?? ring).members.map(\.name)).sorted()
+            let shown = (planned ?? ring).members.filter { $0.state != .left || (before[$0.name] ?? 0) > 0 }
+            let names = shown.map(\.name).sorted()
             json.key("nodes")
             json.array { json in
                 for name in names {
@@ -144,18 +145,9 @@ enum TransferHandlers {
             json.key("active")
             json.array { json in
                 for progress in partitions {
-                    let phase: String
-                    var source = ""
-                    switch progress.phase {
-                    case .queued, .done: continue
-                    case .active(let from):
-                        phase = "active"
-                        source = from
-                    case .waiting: phase = "waiting"
-                    }
+                    guard case .active(let source) = progress.phase else { continue }
                     json.object { json in
                         json.field("partition", progress.partition)
-                        json.field("phase", phase)
                         json.field("from", source)
                         json.field("keys", progress.keys)
                         json.field("bytes", progress.bytes)
@@ -165,6 +157,8 @@ enum TransferHandlers {
                 }
             }
             json.field("queued", partitions.filter { $0.phase == .queued }.count)
+            // Waiting: the start delay after a commit, or a back-off after a failed pull.
+            json.field("waiting", partitions.filter { if case .waiting = $0.phase { true } else { false } }.count)
         }
     }
 }
