@@ -16,8 +16,13 @@ public struct TransferCursor: Sendable, Hashable {
 ///
 /// The receiver pulls: it asks a source for the records of a partition after its cursor, merges the batch,
 /// and asks again from the batch's last key, so an interrupted copy (either side restarted, a connection lost)
-/// resumes where the last durable batch ended. A failed pull moves to the next source after a back-off. Pure:
-/// the shell carries out the actions and reports batches, failures and ticks.
+/// resumes where the last durable batch ended. Pure: the shell carries out the actions and reports batches,
+/// failures and ticks.
+///
+/// Which sources: the replica that loses the range hands it over alone, since the receiver then holds exactly
+/// what it held and no acknowledged write loses a copy. When there is no such replica, or it fails, the
+/// receiver copies from every other current replica in turn (merging versions), so that whatever a write
+/// quorum stored reaches it; a failed pull is retried after a back-off.
 public struct IncomingTransfers: Sendable {
     public enum Action: Sendable, Equatable {
         /// Ask `from` for `partition`'s records after `after` (nil: from the start).
@@ -37,6 +42,10 @@ public struct IncomingTransfers: Sendable {
     public struct Progress: Sendable, Equatable {
         public var partition: Int
         public var phase: Phase = .queued
+        /// The replicas this partition is copied from, one after another; empty until the copy starts.
+        public var sources: [String] = []
+        /// Which of `sources` is being copied.
+        public var sourceIndex = 0
         public var cursor: TransferCursor?
         public var keys = 0
         public var bytes = 0
@@ -45,16 +54,28 @@ public struct IncomingTransfers: Sendable {
         public var failures = 0
     }
 
-    /// What survives a restart: the plan, the partitions copied and the cursors of the others.
+    /// What survives a restart: the plan, the partitions copied, and where the others stand.
     public struct Checkpoint: Sendable, Equatable {
+        public struct Position: Sendable, Equatable {
+            public var sources: [String]
+            public var sourceIndex: Int
+            public var cursor: TransferCursor?
+
+            public init(sources: [String], sourceIndex: Int, cursor: TransferCursor?) {
+                self.sources = sources
+                self.sourceIndex = sourceIndex
+                self.cursor = cursor
+            }
+        }
+
         public var planID: UInt64
         public var done: [Int]
-        public var cursors: [Int: TransferCursor]
+        public var positions: [Int: Position]
 
-        public init(planID: UInt64, done: [Int], cursors: [Int: TransferCursor]) {
+        public init(planID: UInt64, done: [Int], positions: [Int: Position]) {
             self.planID = planID
             self.done = done
-            self.cursors = cursors
+            self.positions = positions
         }
     }
 
@@ -86,8 +107,10 @@ public struct IncomingTransfers: Sendable {
     public var checkpoint: Checkpoint {
         Checkpoint(
             planID: planID, done: partitions.values.filter { $0.phase == .done }.map(\.partition).sorted(),
-            cursors: partitions.values.reduce(into: [:]) { result, progress in
-                if progress.phase != .done, let cursor = progress.cursor { result[progress.partition] = cursor }
+            positions: partitions.values.reduce(into: [:]) { result, progress in
+                guard progress.phase != .done, !progress.sources.isEmpty else { return }
+                result[progress.partition] = .init(
+                    sources: progress.sources, sourceIndex: progress.sourceIndex, cursor: progress.cursor)
             })
     }
 
@@ -106,7 +129,11 @@ public struct IncomingTransfers: Sendable {
                 var progress = Progress(partition: partition)
                 if startDelay > 0 { progress.phase = .waiting(retryAt: now + startDelay) }
                 if done.contains(partition) { progress.phase = .done }
-                progress.cursor = restored?.cursors[partition]
+                if let position = restored?.positions[partition] {
+                    progress.sources = position.sources
+                    progress.sourceIndex = position.sourceIndex
+                    progress.cursor = position.cursor
+                }
                 partitions[partition] = progress
             }
             self.restored = nil
@@ -126,7 +153,12 @@ public struct IncomingTransfers: Sendable {
         progress.bytes += bytes
         progress.remaining = remaining
         progress.failures = 0
-        if finished {
+        if finished, progress.sourceIndex + 1 < progress.sources.count {
+            // This source is copied; the next one starts from the beginning.
+            progress.sourceIndex += 1
+            progress.cursor = nil
+            progress.phase = .active(source: progress.sources[progress.sourceIndex])
+        } else if finished {
             progress.phase = .done
             partitions[partition] = progress
             return schedule(now: now)
@@ -136,10 +168,18 @@ public struct IncomingTransfers: Sendable {
         return [.pull(partition: partition, from: source, after: progress.cursor)]
     }
 
-    /// A pull of `partition` failed (source down, refused, timed out, answered with an error).
+    /// A pull of `partition` failed (source down, refused, timed out, answered with an error). A handover from
+    /// the losing replica turns into a copy from every other replica; otherwise the same source is retried.
     public mutating func onFailure(partition: Int, now: UInt64) -> [Action] {
         guard var progress = partitions[partition], case .active = progress.phase else { return [] }
         progress.failures += 1
+        if let ring, progress.sources.count == 1, let others = otherReplicas(ring, partition: partition),
+            others != progress.sources
+        {
+            progress.sources = others
+            progress.sourceIndex = 0
+            progress.cursor = nil
+        }
         progress.phase = .waiting(retryAt: now + retryDelay)
         partitions[partition] = progress
         return schedule(now: now)
@@ -168,13 +208,21 @@ public struct IncomingTransfers: Sendable {
             case .waiting(let retryAt) where retryAt <= now: break
             default: continue
             }
-            let sources = ring.sources(partition: partition, for: name).filter { !down.contains($0) }
-            guard !sources.isEmpty else {
+            if progress.sources.isEmpty { progress.sources = initialSources(ring, partition: partition) }
+            let source = progress.sources.isEmpty ? nil : progress.sources[progress.sourceIndex]
+            guard let source, !down.contains(source) else {
+                // No source, or it is down: a handover becomes a copy from the others; then wait and retry.
+                if progress.sources.count == 1, let others = otherReplicas(ring, partition: partition),
+                    others != progress.sources
+                {
+                    progress.sources = others
+                    progress.sourceIndex = 0
+                    progress.cursor = nil
+                }
                 progress.phase = .waiting(retryAt: now + retryDelay)
                 partitions[partition] = progress
                 continue
             }
-            let source = sources[progress.failures % sources.count]
             progress.phase = .active(source: source)
             partitions[partition] = progress
             actions.append(.pull(partition: partition, from: source, after: progress.cursor))
@@ -184,5 +232,27 @@ public struct IncomingTransfers: Sendable {
             actions.append(.reportDone(planID: planID))
         }
         return actions
+    }
+
+    /// The replica that loses the range, alone when there is one and it is not down; else every other one.
+    private func initialSources(_ ring: Ring, partition: Int) -> [String] {
+        let losing = Set(ring.preferenceList(partition: partition).map(\.name))
+            .subtracting(ring.future.preferenceList(partition: partition).map(\.name))
+        if let loser = ring.sources(partition: partition, for: name).first(where: losing.contains),
+            !down.contains(loser)
+        {
+            return [loser]
+        }
+        return otherReplicas(ring, partition: partition) ?? []
+    }
+
+    /// The current replicas that keep the range (not this node, not members that left): together they hold
+    /// every write a quorum acknowledged. Every current replica when none keeps it.
+    private func otherReplicas(_ ring: Ring, partition: Int) -> [String]? {
+        let all = ring.sources(partition: partition, for: name)
+        let keeping = Set(ring.future.preferenceList(partition: partition).map(\.name))
+        let others = all.filter(keeping.contains)
+        if !others.isEmpty { return others }
+        return all.isEmpty ? nil : all
     }
 }

@@ -77,16 +77,18 @@ import Testing
         let ring = try plan()
         let gains = ring.gains(of: "n4")
         let cursor = TransferCursor(collection: "c", key: [9])
+        let source = ring.sources(partition: gains[1], for: "n4")[0]
         let checkpoint = IncomingTransfers.Checkpoint(
-            planID: ring.planID, done: [gains[0]], cursors: [gains[1]: cursor])
+            planID: ring.planID, done: [gains[0]],
+            positions: [gains[1]: .init(sources: [source], sourceIndex: 0, cursor: cursor)])
         var transfers = IncomingTransfers(name: "n4", concurrency: 8, checkpoint: checkpoint)
         let started = pulls(transfers.onRing(ring, down: [], now: 0))
         #expect(!started.contains { $0.0 == gains[0] })
-        #expect(started.first { $0.0 == gains[1] }?.2 == cursor)
+        #expect(started.first { $0.0 == gains[1] }.map { $0.1 == source && $0.2 == cursor } == true)
         #expect(transfers.checkpoint.done == [gains[0]])
         // A checkpoint of another plan is ignored.
         var other = IncomingTransfers(
-            name: "n4", checkpoint: .init(planID: ring.planID &+ 1, done: gains, cursors: [:]))
+            name: "n4", checkpoint: .init(planID: ring.planID &+ 1, done: gains, positions: [:]))
         #expect(!pulls(other.onRing(ring, down: [], now: 0)).isEmpty)
     }
 
@@ -107,5 +109,32 @@ import Testing
         #expect(pulls(transfers.onRing(ring, down: [], now: 0)).isEmpty)
         #expect(pulls(transfers.onTick(now: Self.second)).isEmpty)
         #expect(!pulls(transfers.onTick(now: 2 * Self.second)).isEmpty)
+    }
+
+    @Test func theLosingReplicaHandsOverAlone_butWhenItIsDownEveryKeepingReplicaIsCopied() throws {
+        let ring = try plan()
+        let partition = ring.gains(of: "n4")[0]
+        let current = Set(ring.preferenceList(partition: partition).map(\.name))
+        let keeping = current.intersection(ring.future.preferenceList(partition: partition).map(\.name))
+        let loser = try #require(current.subtracting(keeping).first)
+
+        var handover = IncomingTransfers(name: "n4", concurrency: 64)
+        let first = pulls(handover.onRing(ring, down: [], now: 0)).first { $0.0 == partition }
+        #expect(first?.1 == loser)
+        #expect(handover.partitions[partition]?.sources == [loser])
+
+        var degraded = IncomingTransfers(name: "n4", concurrency: 64)
+        let started = pulls(degraded.onRing(ring, down: [loser], now: 0))
+        let source = try #require(started.first { $0.0 == partition }?.1)
+        #expect(keeping.contains(source))
+        #expect(Set(degraded.partitions[partition]?.sources ?? []) == keeping)
+        // The first keeping replica done, the copy goes on with the next before the partition counts as done.
+        let next = pulls(
+            degraded.onBatch(partition: partition, last: nil, finished: true, keys: 1, bytes: 1, remaining: 0, now: 1))
+        let second = try #require(next.first { $0.0 == partition })
+        #expect(second.1 != source && keeping.contains(second.1) && second.2 == nil)
+        #expect(degraded.partitions[partition]?.phase != .done)
+        _ = degraded.onBatch(partition: partition, last: nil, finished: true, keys: 1, bytes: 1, remaining: 0, now: 2)
+        #expect(degraded.partitions[partition]?.phase == .done)
     }
 }
