@@ -94,9 +94,15 @@ struct KVService: Sendable {
     }
 
     /// Runs `QuorumWrite` for a key this node holds a replica of; `replicas` and `w` are already resolved.
+    ///
+    /// While a plan is pending, members that gain the key receive the write too and W grows by their number (as
+    /// Cassandra counts pending endpoints): the write then keeps W copies whichever replicas the plan drops.
     private func startCoordinating(
-        _ request: WriteRequest, snapshot: RingSnapshot, replicas: [String], w need: Int
+        _ request: WriteRequest, snapshot: RingSnapshot, replicas current: [String], w wanted: Int
     ) throws(APIError) -> EventLoopFuture<WriteOutcome> {
+        let incoming = snapshot.incoming(collection: request.collection, key: request.key)
+        let replicas = current + incoming.filter { !current.contains($0) }
+        let need = wanted + replicas.count - current.count
         let write = try clientWrite(request)
         let preconditions = try preconditions(request)
         // A delete without a context supersedes everything the coordinator has seen: a plain DELETE removes
@@ -105,7 +111,7 @@ struct KVService: Sendable {
         let actor = node.config.name
         let run = WriteRun(
             node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: replicas,
-            w: need, incoming: snapshot.incoming(collection: request.collection, key: request.key),
+            w: need,
             change: { stored in
                 try ReplicaStore.coordinate(
                     stored: stored, write: blindDelete ? .delete(context: stored.context) : write,

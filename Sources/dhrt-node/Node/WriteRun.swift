@@ -15,8 +15,6 @@ final class WriteRun: Sendable {
     private let snapshot: RingSnapshot
     private let collection: String
     private let key: [UInt8]
-    /// Members gaining the key in a pending transfer: sent every write, not counted towards W.
-    private let incoming: [String]
     private let change: Change
     private let loop: any EventLoop
     private let deadline: NIODeadline
@@ -28,20 +26,18 @@ final class WriteRun: Sendable {
         var replied = false
         /// The stored record's object bytes, sent to the replicas as they are.
         var encoded: [UInt8]?
-        var sentIncoming = false
     }
 
     private let local = Mutex(Local())
 
     init(
         node: Node, snapshot: RingSnapshot, collection: String, key: [UInt8], replicas: [String], w: Int,
-        incoming: [String] = [], change: @escaping Change
+        change: @escaping Change
     ) {
         self.node = node
         self.snapshot = snapshot
         self.collection = collection
         self.key = key
-        self.incoming = incoming
         self.change = change
         loop = node.executors.currentOrAnyLoop
         deadline = .now() + TimeAmount(node.config.requestTimeout)
@@ -114,7 +110,6 @@ final class WriteRun: Sendable {
         // Encoded once (the local record's bytes when it wrote one); every peer's frame shares the buffer.
         let bytes = local.withLock { $0.encoded } ?? object.encoded()
         let payload = ReplicaPut(collection: collection, key: key, object: bytes).encoded()
-        sendIncoming(payload)
         for name in names {
             guard let client = snapshot.clients[name] else {
                 apply { $0.onFailure(from: name, reason: "unknown member \(name)") }
@@ -130,28 +125,6 @@ final class WriteRun: Sendable {
                     node.metrics.recordReplicaFailure()
                     self.apply { $0.onFailure(from: name, reason: error.description) }
                 }
-            }
-        }
-    }
-
-    /// The write also goes to members that will hold the key once a pending transfer is done, so that a key
-    /// written after the copy passed it is not missed; their answers do not count towards W.
-    private func sendIncoming(_ payload: ByteBuffer) {
-        guard !incoming.isEmpty,
-            local.withLock({ local in
-                defer { local.sentIncoming = true }
-                return !local.sentIncoming
-            })
-        else { return }
-        for name in incoming {
-            guard let client = snapshot.clients[name], node.background.begin() else { continue }
-            let node = self.node
-            client.submit(type: ReplicaPut.type.rawValue, payload: payload, deadline: deadline).whenComplete {
-                result in
-                if case .failure = Peers.decode(result, as: ReplicaPutReply.self) {
-                    node.metrics.recordReplicaFailure()
-                }
-                node.background.end()
             }
         }
     }
