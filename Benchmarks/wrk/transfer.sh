@@ -6,10 +6,12 @@
 # record MB/s and keys/s from the receiver's /v1/transfers, partitions moved against the ideal ⌈Q/4⌉.
 # Then kills the 4th node (kill -9) and times until n1 reports it down, restarts it and times until up.
 #   Benchmarks/wrk/transfer.sh [--bin DIR] [--keys 1000000] [--duration 10s] [--connections 32] [--out DIR]
+#                              [--joiner-arg ARG]...   (e.g. --joiner-arg --transfer-concurrency --joiner-arg 2)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 bin=.build/release keys=1000000 duration=10s conns=32 out="$root/.build-bench/transfer-$(date +%Y%m%d-%H%M%S)"
+joiner=()
 while [ $# -gt 0 ]; do
   case $1 in
     --bin) bin=$2; shift 2 ;;
@@ -17,7 +19,8 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --connections) conns=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --joiner-arg) joiner+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -64,7 +67,7 @@ bounded 120 env DHRT_KEYS="$keys" wrk -t2 -c"$conns" -d"$duration" --timeout 5s 
 before_epoch=$(curl -s "$(url 1)/v1/ring" | json 'd["epoch"]')
 
 log "join n4 under the same load"
-start 4 --join "$HOST:$CLUSTER0"
+start 4 --join "$HOST:$CLUSTER0" "${joiner[@]}"
 env DHRT_KEYS="$keys" wrk -t2 -c"$conns" -d"$duration" --timeout 5s -s "$here/get.lua" "$(url 1)" -- quorum \
   >"$out/get-transfer.log" 2>&1 &
 load=$!

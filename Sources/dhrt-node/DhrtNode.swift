@@ -70,7 +70,7 @@ struct DhrtNode: AsyncParsableCommand {
 
     @Option(
         name: .customLong("transfer-concurrency"),
-        help: "Partitions copied into this node at once during range transfer (default 2).")
+        help: "Partitions copied into this node at once during range transfer (default 8).")
     var transferConcurrency: Int?
 
     @Option(

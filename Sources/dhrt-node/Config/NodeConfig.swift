@@ -26,7 +26,7 @@ struct NodeConfig: Sendable {
     /// A member's cluster address to join through at start (`--join`); nil to form or rejoin from seeds.
     var join: HostPort? = nil
     /// Partitions copied into this node at once during range transfer.
-    var transferConcurrency = 2
+    var transferConcurrency = 8
     /// Record bytes asked for per transfer batch.
     var transferBatchBytes = 1 << 20
     /// How long a completed plan stands before this node drops the partitions it no longer replicates.
@@ -86,7 +86,7 @@ extension NodeConfig {
             throw ConfigError("--read-repair-chance \(readRepairChance) must be between 0 and 1")
         }
         let join = try parseAddress(merged.join, option: "join")
-        let transferConcurrency = merged.transferConcurrency ?? 2
+        let transferConcurrency = merged.transferConcurrency ?? 8
         guard (1...64).contains(transferConcurrency) else {
             throw ConfigError("--transfer-concurrency \(transferConcurrency) must be between 1 and 64")
         }
