@@ -58,6 +58,28 @@ import Testing
         clock.mark("leave complete")
         try await Load.verify(Self.keys, prefix: "k", on: [n1, joiner])
         clock.mark("verified")
+
+        // A replace gives a fresh node exactly the replaced member's partitions.
+        let more = try LocalPorts.free(2)
+        let newcomer = try NodeProcess(
+            name: "n5", httpPort: more[0], clusterPort: more[1], seeds: [], directory: cluster.directory)
+        defer { newcomer.kill() }
+        let staged = try await poll(.seconds(60), "n5 never answered the replace") { () async throws -> HTTPReply? in
+            let reply = try await HTTP.send(
+                .POST, "\(joiner.httpURL)/v1/cluster/replace?old=n3&new=\(newcomer.clusterAddress)")
+            return reply.status == 200 ? reply : nil
+        }
+        #expect((staged.object["transfers"] as? [Any])?.count == left.owners.filter { $0 == "n3" }.count)
+        #expect(try await HTTP.send(.POST, "\(n1.httpURL)/v1/cluster/commit").status == 200)
+        let replaced = try await RingDoc.waitUntilSettled(
+            on: n1, members: 4, after: left.epoch, timeout: .seconds(120))
+        #expect(replaced.state["n3"] == "left" && replaced.state["n5"] == "up")
+        for partition in left.owners.indices {
+            let expected = left.owners[partition] == "n3" ? "n5" : left.owners[partition]
+            #expect(replaced.owners[partition] == expected, "partition \(partition) moved though n3 did not own it")
+        }
+        clock.mark("replace complete")
+        try await Load.verify(Self.keys, prefix: "k", on: [newcomer])
     }
 
     @Test func aReceiverKilledMidTransfer_resumesFromItsCheckpoint_andAStaleRingCatchesUp() async throws {
