@@ -33,16 +33,11 @@ import Testing
         #expect(planned.pending.count <= (256 + 3) / 4, "a join moves at most ⌈Q/(S+1)⌉ partitions")
         #expect(planned.pending.allSatisfy { $0.to == "a0" })
         let after = try await RingDoc.waitUntilSettled(on: n1, members: 4, after: planned.epoch, timeout: .seconds(120))
-        load.stop()
-        let (requests, failures) = await traffic.value
-        clock.mark("join complete after \(requests) requests under load")
-        #expect(requests > 0)
-        #expect(failures.isEmpty, "requests failed during the join: \(failures.prefix(5))")
+        clock.mark("join complete")
         let moved = before.owners.indices.filter { before.owners[$0] != after.owners[$0] }
         #expect(Set(moved) == Set(planned.pending.map(\.partition)), "only the planned partitions moved")
         #expect(moved.allSatisfy { after.owners[$0] == "a0" })
         try await Load.verify(Self.keys, prefix: "k", on: [joiner, n3])
-        try await Load.verify(load.written, prefix: "live", on: [joiner])
         clock.mark("verified")
 
         // A leave moves only the leaver's partitions; its keys stay readable.
@@ -78,8 +73,13 @@ import Testing
             let expected = left.owners[partition] == "n3" ? "n5" : left.owners[partition]
             #expect(replaced.owners[partition] == expected, "partition \(partition) moved though n3 did not own it")
         }
-        clock.mark("replace complete")
+        load.stop()
+        let (requests, failures) = await traffic.value
+        clock.mark("replace complete; \(requests) requests under load through the join, leave and replace")
+        #expect(requests > 0)
+        #expect(failures.isEmpty, "requests failed during the changes: \(failures.prefix(5))")
         try await Load.verify(Self.keys, prefix: "k", on: [newcomer])
+        try await Load.verify(load.written, prefix: "live", on: [newcomer, joiner])
     }
 
     @Test func aReceiverKilledMidTransfer_resumesFromItsCheckpoint_andAStaleRingCatchesUp() async throws {
