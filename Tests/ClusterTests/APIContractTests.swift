@@ -68,6 +68,12 @@ struct APIContractTests {
         let value = try await HTTP.send(
             .PUT, "\(cluster[0].httpURL)/v1/kv/errors/big", body: [UInt8](repeating: 7, count: (8 << 20) + 1))
         #expect(value.status == 413)
+        #expect((value.object["detail"] as? String)?.contains(String(8 << 20)) == true, "\(value.text)")
+        let batch = try await HTTP.send(
+            .POST, "\(cluster[0].httpURL)/v1/kv/errors/_batch", body: [UInt8](repeating: 0x20, count: (16 << 20) + 1))
+        #expect(batch.status == 413)
+        #expect(batch.object["error"] as? String == "too_large")
+        #expect((batch.object["detail"] as? String)?.contains(String(16 << 20)) == true, "\(batch.text)")
     }
 
     @Test func missingKeysAndUnknownPathsAre404() async throws {
@@ -92,10 +98,67 @@ struct APIContractTests {
 
         let read = try await HTTP.send(.GET, url, headers: [("X-Dhrt-R", "all")])
         let context = try #require(read.headers.first(name: "X-Dhrt-Context"))
-        #expect(try await HTTP.send(.PUT, url, text: "second", headers: [("If-Match", context)]).status == 204)
+        let swap = try await HTTP.send(
+            .PUT, url, text: "second", headers: [("If-Match", context), ("X-Dhrt-W", "all")])
+        #expect(swap.status == 204)
+        // The compare-and-swap replaced what it matched: one value, not the old one beside the new.
+        let after = try await HTTP.send(.GET, url, headers: [("X-Dhrt-R", "all")])
+        #expect(after.status == 200, "\(after.text)")
+        #expect(after.text == "second")
         let stale = try await HTTP.send(.PUT, url, text: "third", headers: [("If-Match", context)])
         #expect(stale.status == 412)
         #expect(stale.object["error"] as? String == "precondition_failed")
+        #expect(try await HTTP.send(.GET, url, headers: [("X-Dhrt-R", "all")]).text == "second")
+
+        let current = try #require(after.headers.first(name: "X-Dhrt-Context"))
+        let disagreeing = try await HTTP.send(
+            .PUT, url, text: "fourth", headers: [("If-Match", current), ("X-Dhrt-Context", context)])
+        #expect(disagreeing.status == 400)
+        #expect(disagreeing.object["error"] as? String == "bad_precondition")
+        let agreeing = try await HTTP.send(
+            .PUT, url, text: "fourth",
+            headers: [("If-Match", current), ("X-Dhrt-Context", current), ("X-Dhrt-W", "all")])
+        #expect(agreeing.status == 204)
+        let fourth = try await HTTP.send(.GET, url, headers: [("X-Dhrt-R", "all")])
+        #expect(fourth.status == 200)
+        #expect(fourth.text == "fourth")
+
+        // A conditional delete removes the key rather than leaving a tombstone beside the value.
+        let latest = try #require(fourth.headers.first(name: "X-Dhrt-Context"))
+        #expect(
+            try await HTTP.send(.DELETE, url, headers: [("If-Match", latest), ("X-Dhrt-W", "all")]).status == 204)
+        #expect(try await HTTP.send(.GET, url, headers: [("X-Dhrt-R", "all")]).status == 404)
+    }
+
+    @Test(arguments: [("GET", "X-Dhrt-R", "quorum"), ("PUT", "X-Dhrt-W", "1"), ("DELETE", "X-Dhrt-W", "all")])
+    func anOverriddenConsistencyHeaderIsValidatedToo(method: String, header: String, value: String) async throws {
+        let url = "\(cluster[0].httpURL)/v1/kv/errors/overridden"
+        for bad in ["bogus", "9", "0"] {
+            let reply = try await HTTP.send(
+                HTTPMethod(rawValue: method), url, body: method == "PUT" ? Array("v".utf8) : nil,
+                headers: [(header, value), ("X-Dhrt-Consistency", bad)])
+            #expect(reply.status == 400, "\(method) with X-Dhrt-Consistency: \(bad): \(reply.text)")
+            #expect(reply.object["error"] as? String == "bad_consistency")
+            #expect((reply.object["detail"] as? String)?.contains("X-Dhrt-Consistency") == true)
+        }
+    }
+
+    @Test func anObjectThatWouldOutgrowAFrameIsRefusedWith413() async throws {
+        let url = "\(cluster[0].httpURL)/v1/kv/errors/huge"
+        let first = [UInt8](repeating: 1, count: 8 << 20)
+        #expect(try await HTTP.send(.PUT, url, body: first).status == 204)
+        // A blind write keeps the first value as a sibling: two 8 MiB siblings cannot travel between nodes.
+        let second = try await HTTP.send(.PUT, url, body: [UInt8](repeating: 2, count: 8 << 20))
+        #expect(second.status == 413, "\(second.text)")
+        #expect(second.object["error"] as? String == "object_too_large")
+        let limit = String((16 << 20) - (64 << 10))
+        #expect((second.object["detail"] as? String)?.contains(limit) == true, "\(second.text)")
+        // The key stays readable everywhere, with the first value alone.
+        for node in cluster.nodes {
+            let get = try await HTTP.send(.GET, "\(node.httpURL)/v1/kv/errors/huge", headers: [("X-Dhrt-R", "all")])
+            #expect(get.status == 200)
+            #expect(get.body == first)
+        }
     }
 
     @Test func malformedContextsAre400() async throws {
@@ -115,10 +178,14 @@ struct APIContractTests {
 
     @Test func malformedInterNodeFramesDoNotHurtTheNode() async throws {
         let target = cluster[1]
-        let garbage: [[UInt8]] = [
+        // Bytes that break the framing close the connection; a well-framed request the node cannot serve gets
+        // an error frame answering its request id.
+        let unframed: [[UInt8]] = [
             Array("GET / HTTP/1.1\r\n\r\n".utf8),
             // A frame claiming a 4 GiB payload.
             [0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        ]
+        let unanswerable: [[UInt8]] = [
             // A well-framed request of an unknown message type.
             RawFrame.frame(type: 0xEE, payload: [1, 2, 3]),
             // A replica get whose key length points past the payload.
@@ -126,10 +193,16 @@ struct APIContractTests {
             // A hello with a truncated member.
             RawFrame.frame(type: 1, payload: [0, 9, 0x6E]),
         ]
-        for bytes in garbage {
-            let answer = try RawFrame.exchange(bytes, port: target.clusterPort)
-            // Either the connection was closed or an error frame came back; never a crash.
-            if answer.count >= 7 { #expect(answer[6] & 0b10 != 0, "expected the error flag") }
+        for bytes in unframed {
+            let answer = try RawFrame.talk(bytes, port: target.clusterPort)
+            #expect(answer.closedByPeer, "the node should close a connection whose framing is broken")
+        }
+        for bytes in unanswerable {
+            let answer = try RawFrame.talk(bytes, port: target.clusterPort).received
+            try #require(answer.count >= 15, "expected an error frame, got \(answer.count) bytes")
+            #expect(answer[5] == bytes[5], "the reply answers the request's type")
+            #expect(answer[6] & 0b10 != 0, "expected the error flag")
+            #expect(Array(answer[7..<15]) == Array(bytes[7..<15]), "the reply carries the request id")
         }
         #expect(target.isRunning)
         #expect(try await HTTP.send(.GET, "\(target.httpURL)/health").status == 200)

@@ -26,7 +26,7 @@ import Testing
         partitions = 64
         n = 2
         memory = true
-        sync = "always"
+        sync = "none"
         """.write(toFile: path, atomically: true, encoding: .utf8)
         let file = try ConfigValues.load(tomlFile: path)
         let config = try NodeConfig.resolve(flags: ConfigValues(name: "n9", partitions: 128), file: file)
@@ -36,7 +36,25 @@ import Testing
         #expect(config.partitions == 128)
         #expect(config.replicas == 2)
         #expect(config.memory)
-        #expect(config.sync == .always)
+        #expect(config.sync == .none)
+    }
+
+    @Test func memoryModeRunsWithoutSyncAndRefusesAPolicyItCannotKeep() throws {
+        let memory = try NodeConfig.resolve(flags: ConfigValues(name: "n1", memory: true), file: ConfigValues())
+        #expect(memory.sync == .none, "the policy in force (and logged) is none")
+        for policy in ["group", "always"] {
+            #expect(throws: ConfigError.self) {
+                try NodeConfig.resolve(
+                    flags: ConfigValues(name: "n1", memory: true, sync: policy), file: ConfigValues())
+            }
+            // A file's memory = true combined with a flag's --sync is refused the same way.
+            #expect(throws: ConfigError.self) {
+                try NodeConfig.resolve(flags: ConfigValues(sync: policy), file: ConfigValues(name: "n1", memory: true))
+            }
+        }
+        let explicit = try NodeConfig.resolve(
+            flags: ConfigValues(name: "n1", memory: true, sync: "none"), file: ConfigValues())
+        #expect(explicit.sync == .none)
     }
 
     @Test func unknownFileKeysAreReported() throws {

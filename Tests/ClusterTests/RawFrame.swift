@@ -17,6 +17,12 @@ enum RawFrame {
 
     /// Connects, writes `bytes`, and reads whatever comes back until close or a 2 s receive timeout.
     static func exchange(_ bytes: [UInt8], port: Int) throws -> [UInt8] {
+        try talk(bytes, port: port).received
+    }
+
+    /// `exchange`, telling also whether the peer closed the connection (rather than the read timing out or one
+    /// complete frame arriving).
+    static func talk(_ bytes: [UInt8], port: Int) throws -> (received: [UInt8], closedByPeer: Bool) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
         defer { close(fd) }
@@ -35,9 +41,13 @@ enum RawFrame {
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
+        var closedByPeer = false
         while received.count < 1 << 16 {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { break }
+            guard count > 0 else {
+                closedByPeer = count == 0 || errno == ECONNRESET
+                break
+            }
             received += buffer[0..<count]
             // One complete frame is enough.
             if received.count >= 4 {
@@ -45,6 +55,6 @@ enum RawFrame {
                 if received.count >= 4 + length { break }
             }
         }
-        return received
+        return (received, closedByPeer)
     }
 }

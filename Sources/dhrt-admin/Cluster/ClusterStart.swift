@@ -55,6 +55,9 @@ struct ClusterStart: AsyncParsableCommand {
         if let sync, !["group", "always", "none"].contains(sync) {
             throw ValidationError("--sync must be group, always or none, got '\(sync)'.")
         }
+        if memory, let sync, sync != "none" {
+            throw ValidationError("--memory keeps nothing on disk, so --sync \(sync) cannot hold; drop one of them.")
+        }
         if let partitions, partitions < 1 || partitions & (partitions - 1) != 0 {
             throw ValidationError("--partitions must be a power of two, got \(partitions).")
         }

@@ -68,6 +68,7 @@ extension NodeConfig {
         guard (1...9).contains(replicas) else {
             throw ConfigError("--n \(replicas) must be between 1 and 9")
         }
+        let memory = merged.memory ?? false
         let sync: SyncPolicy
         if let text = merged.sync {
             guard let policy = SyncPolicy(rawValue: text) else {
@@ -75,7 +76,13 @@ extension NodeConfig {
             }
             sync = policy
         } else {
-            sync = .group
+            sync = memory ? .none : .group
+        }
+        // Memory mode writes nothing to disk: a policy that promises fsyncs would be a lie in the log and status.
+        if memory, sync != .none {
+            throw ConfigError(
+                "--memory keeps no data on disk, so --sync \(sync.rawValue) cannot hold: drop --sync (or pass "
+                    + "--sync none) with --memory")
         }
         let timeoutMilliseconds = merged.timeoutMilliseconds ?? 2000
         guard (10...600_000).contains(timeoutMilliseconds) else {
@@ -103,7 +110,7 @@ extension NodeConfig {
             seeds: seeds,
             partitions: partitions,
             replicas: replicas,
-            memory: merged.memory ?? false,
+            memory: memory,
             sync: sync,
             requestTimeout: .milliseconds(timeoutMilliseconds),
             readRepairChance: readRepairChance,

@@ -18,6 +18,11 @@ extension HTTPFields {
     /// The write quorum asked for: `X-Dhrt-W`, else `X-Dhrt-Consistency`, else nil (the default).
     var writeQuorum: (header: String, value: String)? { quorum(.dhrtW) }
 
+    /// `X-Dhrt-Consistency` when `specific` (`X-Dhrt-R` or `X-Dhrt-W`) overrides it, to be validated anyway.
+    func overriddenConsistency(by specific: HTTPField.Name) -> String? {
+        self[specific] == nil ? nil : self[.dhrtConsistency]
+    }
+
     private func quorum(_ specific: HTTPField.Name) -> (header: String, value: String)? {
         if let value = self[specific] { return (specific.rawName, value) }
         if let value = self[.dhrtConsistency] { return (HTTPField.Name.dhrtConsistency.rawName, value) }

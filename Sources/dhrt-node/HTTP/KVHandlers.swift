@@ -1,6 +1,7 @@
 import Coordinator
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// The canonical `/v1/kv` routes.
 struct KVHandlers {
@@ -63,7 +64,12 @@ struct KVHandlers {
             }
         }
         var request = request
-        let body = try await request.collectBody(upTo: node.limits.maxBatchSize)
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: node.limits.maxBatchSize)
+        } catch is NIOTooManyBytesError {
+            throw APIError.tooLarge(limit: node.limits.maxBatchSize)
+        }
         let items: [BatchItem]
         do {
             items = try JSONDecoder().decode([BatchItem].self, from: Data(buffer: body))
@@ -75,7 +81,12 @@ struct KVHandlers {
         var results: [(key: String, outcome: Result<WriteOutcome, APIError>)] = []
         for item in items {
             results.append(
-                (item.key, await run(item, collection: collection, writeQuorum: request.headers.writeQuorum)))
+                (
+                    item.key,
+                    await run(
+                        item, collection: collection, writeQuorum: request.headers.writeQuorum,
+                        overridden: request.headers.overriddenConsistency(by: .dhrtW))
+                ))
         }
         json.object { json in
             json.key("results")
@@ -100,7 +111,7 @@ struct KVHandlers {
     }
 
     private func run(
-        _ item: BatchItem, collection: String, writeQuorum: (header: String, value: String)?
+        _ item: BatchItem, collection: String, writeQuorum: (header: String, value: String)?, overridden: String?
     ) async -> Result<WriteOutcome, APIError> {
         do throws(APIError) {
             let content: Content?
@@ -124,7 +135,7 @@ struct KVHandlers {
             }
             let request = WriteRequest(
                 collection: collection, key: Array(item.key.utf8), content: content, context: item.context,
-                ifMatch: nil, ifNoneMatch: false, writeQuorum: writeQuorum)
+                ifMatch: nil, ifNoneMatch: false, writeQuorum: writeQuorum, overriddenConsistency: overridden)
             return .success(try await node.kv.write(request))
         } catch {
             return .failure(error)

@@ -48,7 +48,9 @@ struct ObjectEndpoint: Sendable {
         do throws(APIError) {
             switch verb {
             case .get:
-                let request = ReadRequest(collection: collection, key: key, readQuorum: headers.readQuorum)
+                let request = ReadRequest(
+                    collection: collection, key: key, readQuorum: headers.readQuorum,
+                    overriddenConsistency: headers.overriddenConsistency(by: .dhrtR))
                 let isHead = method == .head
                 started = try node.kv.startRead(request).map { Self.answer($0, isHead: isHead) }
             case .put:
@@ -76,7 +78,8 @@ struct ObjectEndpoint: Sendable {
         }
         let request = WriteRequest(
             collection: collection, key: key, content: content, context: headers[.dhrtContext],
-            ifMatch: headers[.ifMatch], ifNoneMatch: ifNoneMatch != nil, writeQuorum: headers.writeQuorum)
+            ifMatch: headers[.ifMatch], ifNoneMatch: ifNoneMatch != nil, writeQuorum: headers.writeQuorum,
+            overriddenConsistency: headers.overriddenConsistency(by: .dhrtW))
         return try node.kv.startWrite(request).map { outcome in
             var headers = KVHandlers.headers(acks: outcome.acks, replicas: outcome.replicas)
             if !outcome.context.isEmpty { headers[.dhrtContext] = outcome.context }

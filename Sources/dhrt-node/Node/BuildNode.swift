@@ -68,11 +68,10 @@ func runNode(_ config: NodeConfig) async throws {
 }
 
 private func storageOptions(_ config: NodeConfig, limits: Limits) -> StorageOptions {
-    // A stored object holds every sibling plus its clock, so it may exceed one client value.
+    // A record's value is the whole object (every sibling plus its clock), bounded so that it fits a frame.
     StorageOptions(
         directory: config.memory ? nil : config.dataDirectory, partitionCount: config.partitions,
-        sync: config.memory ? .none : config.sync, maxKeySize: limits.maxKeySize,
-        maxValueSize: limits.maxValueSize * 4 + (1 << 20))
+        sync: config.sync, maxKeySize: limits.maxKeySize, maxValueSize: limits.maxObjectSize)
 }
 
 private func bootstrapLogging(_ config: NodeConfig) -> Logger {

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import Ring
+import Storage
 import Wire
 
 /// Coordinates client reads and writes: preference list, quorum fan-out, versions, read repair.
@@ -22,7 +23,7 @@ struct KVService: Sendable {
         try validate(key: request.key)
         let snapshot = try formedSnapshot()
         let names = snapshot.replicas(collection: request.collection, key: request.key)
-        let need = try quorum(request.readQuorum, available: names.count)
+        let need = try quorum(request.readQuorum, overridden: request.overriddenConsistency, available: names.count)
         let run = ReadRun(
             node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: names,
             r: need)
@@ -68,7 +69,8 @@ struct KVService: Sendable {
         try validate(key: request.key)
         let snapshot = try formedSnapshot()
         let replicas = snapshot.replicas(collection: request.collection, key: request.key)
-        let need = try quorum(request.writeQuorum, available: replicas.count)
+        let need = try quorum(
+            request.writeQuorum, overridden: request.overriddenConsistency, available: replicas.count)
         guard need <= replicas.count else {
             throw .unavailable(
                 "write needs \(need) replicas (X-Dhrt-W) but the cluster holds only \(replicas.count) of the key")
@@ -89,7 +91,8 @@ struct KVService: Sendable {
         var replicas = snapshot.replicas(collection: request.collection, key: request.key)
         // A forwarded write may reach a node whose ring view does not list it yet; it still coordinates.
         if !replicas.contains(node.config.name) { replicas = [node.config.name] + replicas.dropLast() }
-        let need = try quorum(request.writeQuorum, available: replicas.count)
+        let need = try quorum(
+            request.writeQuorum, overridden: request.overriddenConsistency, available: replicas.count)
         return try await Self.awaiting(startCoordinating(request, snapshot: snapshot, replicas: replicas, w: need))
     }
 
@@ -103,11 +106,12 @@ struct KVService: Sendable {
         let incoming = snapshot.incoming(collection: request.collection, key: request.key)
         let replicas = current + incoming.filter { !current.contains($0) }
         let need = wanted + replicas.count - current.count
-        let write = try clientWrite(request)
         let preconditions = try preconditions(request)
+        let context = try causalContext(request, preconditions: preconditions)
+        let write = Self.clientWrite(request.content, context: context)
         // A delete without a context supersedes everything the coordinator has seen: a plain DELETE removes
         // the key rather than adding a tombstone sibling next to the values.
-        let blindDelete = request.content == nil && request.context == nil
+        let blindDelete = request.content == nil && context == nil
         let actor = node.config.name
         let run = WriteRun(
             node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: replicas,
@@ -136,6 +140,12 @@ struct KVService: Sendable {
                 throw error.isPreconditionFailure
                     ? APIError.preconditionFailed(error.description)
                     : APIError.badRequest("bad_precondition", error.description)
+            case StorageError.valueTooLarge(let size, let limit):
+                throw APIError(
+                    .contentTooLarge, "object_too_large",
+                    "the key's stored object (every sibling and the causal context) would be \(size) bytes; "
+                        + "an object is limited to \(limit) bytes: read the key and write with its "
+                        + "X-Dhrt-Context to replace the siblings")
             default:
                 node.logger.error("storage failed", metadata: ["error": "\(error)"])
                 throw APIError(.internalServerError, "storage", "\(error)")
@@ -161,16 +171,29 @@ struct KVService: Sendable {
         }
     }
 
-    private func clientWrite(_ request: WriteRequest) throws(APIError) -> ClientWrite {
-        var context: VersionVector?
-        if let text = request.context {
-            do {
-                context = try VersionVector(clientContext: text)
-            } catch {
-                throw .badRequest("bad_context", "X-Dhrt-Context is not a valid context: \(error)")
-            }
+    /// The causal context the write supersedes: `X-Dhrt-Context`, else an `If-Match` context (a compare-and-swap
+    /// replaces exactly what it matched), else nil (a blind write). Two different contexts are refused.
+    private func causalContext(_ request: WriteRequest, preconditions: WritePreconditions)
+        throws(APIError) -> VersionVector?
+    {
+        var matched: VersionVector?
+        if case .context(let context)? = preconditions.ifMatch { matched = context }
+        guard let text = request.context else { return matched }
+        let context: VersionVector
+        do {
+            context = try VersionVector(clientContext: text)
+        } catch {
+            throw .badRequest("bad_context", "X-Dhrt-Context is not a valid context: \(error)")
         }
-        guard let content = request.content else { return .delete(context: context ?? VersionVector()) }
+        if let matched, matched != context {
+            throw .badRequest(
+                "bad_precondition", "If-Match and X-Dhrt-Context name different versions; send one of them")
+        }
+        return context
+    }
+
+    private static func clientWrite(_ content: Content?, context: VersionVector?) -> ClientWrite {
+        guard let content else { return .delete(context: context ?? VersionVector()) }
         return .put(value: content.value, contentType: content.contentType, context: context ?? VersionVector())
     }
 
@@ -190,10 +213,13 @@ struct KVService: Sendable {
             ifMatch: request.ifMatch.map { Array($0.utf8) }, ifNoneMatch: request.ifNoneMatch,
             writeQuorum: request.writeQuorum?.value ?? "")
         var failures: [String] = []
-        // The first reachable replica coordinates; a refused connection moves on at once.
+        // The first reachable replica coordinates. Only a write that certainly never reached a replica moves on
+        // to the next: after a timeout or a lost connection it may be applied there, and running it again on
+        // another coordinator would store it twice (duplicate siblings, or a second `If-None-Match: *` create).
         for name in replicas {
             do {
-                let reply = try await call(message, to: name, expecting: CoordinatePutReply.self)
+                // The coordinator answers within its own request timeout; waiting longer keeps a late answer known.
+                let reply = try await call(message, to: name, expecting: CoordinatePutReply.self, timeout: timeout * 2)
                 guard reply.status == 204 else {
                     var error = APIError(
                         HTTPResponse.Status(code: Int(reply.status)),
@@ -205,11 +231,39 @@ struct KVService: Sendable {
             } catch let error as APIError {
                 throw error
             } catch {
+                guard Self.certainlyNotDelivered(error) else {
+                    var answer = APIError(
+                        .gatewayTimeout, "indeterminate",
+                        "the write was handed to \(name) to coordinate and its outcome is unknown (\(error)): it "
+                            + "may or may not have been stored; read the key before writing again")
+                    answer.headers = KVHandlers.headers(acks: 0, replicas: replicas)
+                    throw answer
+                }
                 failures.append("\(name): \(error)")
             }
         }
         throw APIError.unavailable(
             "no replica of the key could coordinate the write (\(failures.joined(separator: "; ")))")
+    }
+
+    /// Whether a failed call never reached the peer (nothing was sent, or the peer refused the message unread).
+    private static func certainlyNotDelivered(_ error: any Error) -> Bool {
+        switch error {
+        case PeerError.transport(let cause):
+            switch cause {
+            case WireError.unreachable, WireError.overloaded, WireError.payloadTooLarge, WireError.invalidAddress:
+                return true
+            case is UnknownMember:
+                return true
+            default:
+                return false
+            }
+        case PeerError.remote(let reply):
+            // An error frame, not a CoordinatePutReply: the peer could not decode the request.
+            return reply.code == "bad_message" || reply.code == "unknown_type"
+        default:
+            return false
+        }
     }
 
     // MARK: - Helpers
@@ -226,31 +280,34 @@ struct KVService: Sendable {
 
     /// Sends a message to a member by name, with the request timeout.
     func call<Message: WireMessage, Reply: WireMessage>(
-        _ message: Message, to name: String, expecting: Reply.Type
+        _ message: Message, to name: String, expecting: Reply.Type, timeout: Duration? = nil
     ) async throws -> Reply {
         guard let address = node.cluster.clusterAddress(of: name) else { throw PeerError.transport(UnknownMember()) }
         do {
-            return try await node.peers.call(message, to: address, expecting: Reply.self, timeout: timeout)
+            return try await node.peers.call(
+                message, to: address, expecting: Reply.self, timeout: timeout ?? self.timeout)
         } catch {
             node.metrics.recordReplicaFailure()
             throw error
         }
     }
 
-    private func quorum(_ text: (header: String, value: String)?, available: Int)
+    /// The replies needed for `text` (nil: the default, quorum). `overridden`, an `X-Dhrt-Consistency` that
+    /// `text` overrides, must be valid too: a bad header is a 400 whether or not it is in force.
+    private func quorum(_ text: (header: String, value: String)?, overridden: String?, available: Int)
         throws(APIError) -> Int
     {
-        let level: ConsistencyLevel
-        if let text {
-            do {
-                level = try ConsistencyLevel.parse(text.value, header: text.header, n: node.config.replicas)
-            } catch {
-                throw .badRequest("bad_consistency", error.description)
+        let n = node.config.replicas
+        var level = ConsistencyLevel.quorum
+        do {
+            if let overridden {
+                _ = try ConsistencyLevel.parse(overridden, header: ConsistencyHeaders.consistency, n: n)
             }
-        } else {
-            level = .quorum
+            if let text { level = try ConsistencyLevel.parse(text.value, header: text.header, n: n) }
+        } catch {
+            throw .badRequest("bad_consistency", error.description)
         }
-        return level.required(n: node.config.replicas, available: available)
+        return level.required(n: n, available: available)
     }
 
     func validate(key: [UInt8]) throws(APIError) {

@@ -10,6 +10,8 @@ struct ReadRequest: Sendable {
     var key: [UInt8]
     /// The header that set R and its text (`one`, `quorum`, `all`, a number), or nil for the default.
     var readQuorum: (header: String, value: String)?
+    /// `X-Dhrt-Consistency` when `X-Dhrt-R` overrides it: validated all the same.
+    var overriddenConsistency: String? = nil
 }
 
 /// What a quorum read found.
@@ -43,6 +45,8 @@ struct WriteRequest: Sendable {
     var ifNoneMatch: Bool
     /// The header that set W and its text, or nil for the default.
     var writeQuorum: (header: String, value: String)?
+    /// `X-Dhrt-Consistency` when `X-Dhrt-W` overrides it: validated all the same.
+    var overriddenConsistency: String? = nil
 }
 
 /// What a quorum write achieved.

@@ -7,6 +7,9 @@ struct Limits: Sendable {
     var maxKeySize = 1024
     var maxValueSize = 8 << 20
     var maxBatchSize = 16 << 20
+    /// A stored object (every sibling and the causal context): it must fit one inter-node frame, with room for
+    /// the collection, the key and the message's framing, or it could no longer be replicated or read remotely.
+    var maxObjectSize = FrameFormat.defaultMaxPayloadSize - (64 << 10)
 }
 
 /// One running node: its configuration and the parts every handler reaches.
