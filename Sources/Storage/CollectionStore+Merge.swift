@@ -42,7 +42,7 @@ extension CollectionStore {
         for (id, source, size) in candidates {
             summary.add(try mergeFile(id: id, source: source, size: size))
         }
-        if path != nil { FileSystem.syncDirectory(path!) }
+        if path != nil { try FileSystem.syncDirectory(path!) }
         state.withLock { s in
             s.counters.merges += 1
             s.counters.mergeReclaimedBytes += summary.bytesReclaimed
@@ -123,6 +123,8 @@ extension CollectionStore {
                 try file.write(output.bytes, at: 0)
                 try file.sync()
                 try FileSystem.rename(dataPath(outputID) + ".tmp", to: dataPath(outputID))
+                // Also makes the rename durable (one directory), before the old file is unlinked below: a
+                // crash must never leave the unlink persisted and the new file's name lost.
                 try FileSystem.writeAtomically(hint.finish(dataFileSize: outputSize), to: hintPath(outputID))
                 outputSource = .file(file)
             } else {

@@ -115,7 +115,6 @@ extension CollectionStore {
             try FileSystem.writeAtomically(builder.finish(dataFileSize: bytes.count), to: hintPath(id))
             state.withLock { s in s.files[id]?.hasHint = true }
         }
-        if !pending.isEmpty { FileSystem.syncDirectory(path!) }
     }
 }
 

@@ -126,6 +126,8 @@ final class CollectionStore: Sendable {
                 RecordFormat.writeFileHeader(magic: RecordFormat.dataMagic, fileID: id, to: $0.baseAddress!)
             }
             try file.write(header, at: 0)
+            // The file's name must be durable before any record in it is acknowledged as durable.
+            if options.sync != .none { try FileSystem.syncDirectory(path!) }
             let size = RecordFormat.fileHeaderSize
             s.active = ActiveFile(
                 id: id, file: file, buffer: ByteStore(capacity: Self.flushThreshold + 4096),

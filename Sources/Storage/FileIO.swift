@@ -148,15 +148,22 @@ enum FileSystem {
         if rmdir(path) != 0, errno != ENOENT { throw .io(operation: "rmdir", path: path, errno: errno) }
     }
 
-    /// Makes renames and creations inside `path` durable.
-    static func syncDirectory(_ path: String) {
+    /// Makes renames, creations and removals inside `path` durable: fsyncing a file does not persist its name.
+    static func syncDirectory(_ path: String) throws(StorageError) {
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
-        close(fd)
+        guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .io(operation: "fsync", path: path, errno: errno) }
     }
 
-    /// Writes `bytes` to `path` through a temporary file, fsync and rename: the file is old or new, never torn.
+    /// The directory holding `path`.
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// Writes `bytes` to `path` through a temporary file, fsync, rename and a directory fsync: the file is old or
+    /// new, never torn, and the new one survives a crash once this returns.
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws(StorageError) {
         let temporary = path + ".tmp"
         try remove(temporary)
@@ -164,6 +171,7 @@ enum FileSystem {
         try file.write(bytes, at: 0)
         try file.sync()
         try rename(temporary, to: path)
+        try syncDirectory(parent(of: path))
     }
 }
 

@@ -134,7 +134,7 @@ public final class StorageEngine: Sendable {
             if let directory = options.directory {
                 path = directory + "/" + name
                 try FileSystem.makeDirectory(path!)
-                FileSystem.syncDirectory(directory)
+                try FileSystem.syncDirectory(directory)
             }
             let store = CollectionStore(
                 name: name, path: path, options: options, logger: logger,

@@ -54,17 +54,24 @@ import Testing
         }
     }
 
-    @Test func applyThatWritesNothing_stillWaitsForWhatItSaw() async throws {
-        try await withEngine(.disk, sync: .group) { engine, _ in
+    @Test(arguments: [SyncPolicy.group, .always])
+    func applyThatWritesNothing_stillWaitsForWhatItSaw(sync: SyncPolicy) async throws {
+        try await withEngine(.disk, sync: sync) { engine, directory in
             _ = try engine.apply(collection: "c", key: [1], Self.put(1))
-            // A merge that changes nothing rests on the unsynced append before it.
+            // A merge that changes nothing rests on the unsynced append before it: acknowledging it is
+            // acknowledging that record, so the point it waits for must cover it.
             let (mutation, point) = try engine.apply(collection: "c", key: [1]) { _ in nil }
             #expect(mutation == nil)
             let result = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
                 engine.whenDurable(point, on: nil) { done.resume(returning: (try? $0.get()) != nil) }
             }
             #expect(result)
-            #expect(try engine.getNow(collection: "c", key: [1])?.value == [1])
+            // Crash now: the record the merge relied on must be in the files.
+            let image = try crashImage(of: directory)
+            defer { image.remove() }
+            let recovered = try await StorageEngine.open(options(image))
+            #expect(try recovered.getNow(collection: "c", key: [1])?.value == [1])
+            try await recovered.close()
         }
     }
 

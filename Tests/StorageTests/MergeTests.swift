@@ -113,12 +113,26 @@ import Testing
         }
     }
 
-    @Test func mergeLoop_returnsWhenCancelled() async throws {
-        try await withEngine(.memory) { engine, _ in
+    @Test func mergeLoop_mergesInTheBackground_andReturnsWhenCancelled() async throws {
+        try await withEngine(.memory, maxFileSize: 16 << 10) { engine, _ in
+            // Overwrites leave sealed files full of dead records for the loop to merge.
+            for version in 0..<20 {
+                for key in 0..<50 {
+                    try await engine.put(collection: "c", key: bytes("k\(key)"), meta: [], value: bytes("\(version)"))
+                }
+            }
+            #expect(engine.stats().collections["c"]?.merges == 0)
             let loop = Task { await engine.runMergeLoop(interval: .milliseconds(5)) }
-            try await Task.sleep(for: .milliseconds(30))
+            let merged = try await bounded(.seconds(60), "the first background merge") {
+                while engine.stats().collections["c"]?.merges == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                return true
+            }
+            #expect(merged)
             loop.cancel()
-            await loop.value
+            try await bounded(.seconds(60), "the cancelled merge loop") { await loop.value }
+            for key in 0..<50 {
+                #expect(try await engine.get(collection: "c", key: bytes("k\(key)"))?.value == bytes("19"))
+            }
         }
     }
 }

@@ -30,13 +30,13 @@ enum Mode: String, CaseIterable, CustomStringConvertible {
 /// Opens an engine in `mode`, runs `body`, closes it and removes its directory.
 func withEngine(
     _ mode: Mode, sync: SyncPolicy = .group, maxFileSize: Int = 256 << 20, partitionCount: Int = 256,
-    _ body: (StorageEngine, TemporaryDirectory) async throws -> Void
+    maxValueSize: Int = 4096, _ body: (StorageEngine, TemporaryDirectory) async throws -> Void
 ) async throws {
     let directory = TemporaryDirectory()
     defer { directory.remove() }
     let options = StorageOptions(
         directory: mode == .disk ? directory.path : nil, partitionCount: partitionCount, sync: sync,
-        maxFileSize: maxFileSize, maxValueSize: 4096, maxMetaSize: 1024)
+        maxFileSize: maxFileSize, maxValueSize: maxValueSize, maxMetaSize: 1024)
     let engine = try await StorageEngine.open(options)
     do {
         try await body(engine, directory)
@@ -79,4 +79,43 @@ enum FileManagerHelper {
     }
 
     static func remove(_ path: String) throws { try FileManager.default.removeItem(atPath: path) }
+}
+
+/// A crash of the writing process, simulated: a copy of the data directory as the files hold it now. Bytes the
+/// engine still buffers are not in it, as they would not survive a kill -9.
+func crashImage(of directory: TemporaryDirectory) throws -> TemporaryDirectory {
+    let image = TemporaryDirectory()
+    let manager = FileManager.default
+    for collection in try manager.contentsOfDirectory(atPath: directory.path) {
+        let source = directory.path + "/" + collection
+        try manager.createDirectory(atPath: image.path + "/" + collection, withIntermediateDirectories: true)
+        for name in try manager.contentsOfDirectory(atPath: source) {
+            writeFile(image.path + "/" + collection + "/" + name, readFile(source + "/" + name))
+        }
+    }
+    return image
+}
+
+/// Awaits `body`, failing after `limit` instead of hanging the suite.
+func bounded<T: Sendable>(
+    _ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw BoundExceeded(what: what, limit: limit)
+        }
+        return value
+    }
+}
+
+struct BoundExceeded: Error, CustomStringConvertible {
+    var what: String
+    var limit: Duration
+    var description: String { "\(what) did not finish within \(limit)" }
 }
