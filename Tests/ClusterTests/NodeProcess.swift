@@ -6,6 +6,9 @@ final class NodeProcess: @unchecked Sendable {
     let httpPort: Int
     let clusterPort: Int
     let logPath: String
+    let seeds: [String]
+    let directory: String
+    let extra: [String]
     private let process: Process
 
     var httpURL: String { "http://127.0.0.1:\(httpPort)" }
@@ -20,9 +23,16 @@ final class NodeProcess: @unchecked Sendable {
         self.name = name
         self.httpPort = httpPort
         self.clusterPort = clusterPort
+        self.seeds = seeds
+        self.directory = directory
+        self.extra = extra
         logPath = "\(directory)/\(name).log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        // A restarted node appends to the log of its earlier runs.
+        if !FileManager.default.fileExists(atPath: logPath) {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try log.seekToEnd()
         process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.binary())
         process.arguments =
@@ -34,6 +44,29 @@ final class NodeProcess: @unchecked Sendable {
         process.standardError = log
         try process.run()
     }
+
+    /// Starts the same node again (name, ports, data directory, flags) after it stopped; the caller MUST
+    /// eventually call `kill()` on the new process.
+    func restart(seeds: [String]? = nil) throws -> NodeProcess {
+        precondition(!isRunning, "restart a node only after it stopped")
+        return try NodeProcess(
+            name: name, httpPort: httpPort, clusterPort: clusterPort, seeds: seeds ?? self.seeds,
+            directory: directory, extra: extra)
+    }
+
+    /// Asks the node to stop gracefully (SIGTERM) and waits, bounded, for it to exit; true if it did.
+    func terminate(within limit: Duration = .seconds(30)) async -> Bool {
+        guard process.isRunning else { return true }
+        Foundation.kill(process.processIdentifier, SIGTERM)
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return !process.isRunning
+    }
+
+    /// The exit status once the process ended (nil while it runs).
+    var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 
     /// Stops the process at once (SIGKILL) and reaps it.
     func kill() {

@@ -64,10 +64,11 @@ import Testing
                 timestamp: 2
             )
         }
-        do {
+        // A 412 (the condition does not hold), not a 400 (a malformed header).
+        #expect {
             try conditions.check(moved)
-        } catch {
-            #expect(error.isPreconditionFailure)
+        } throws: { error in
+            (error as? PreconditionError)?.isPreconditionFailure == true
         }
         // A concurrent sibling the client never saw also counts as moved on.
         let concurrent = VersionedObject.sync(base, stored(7, by: "n3"))

@@ -47,10 +47,17 @@ struct WireClientPoolTests {
     }
 
     @Test func clientShutdown_failsRequestsInFlight() async throws {
-        try await withServer(handler: echo(after: { .seconds(2) })) { _, address in
+        let (arrived, arrival) = AsyncStream.makeStream(of: Void.self)
+        let handler: WireServer.Handler = { request in
+            arrival.yield()
+            try? await Task.sleep(for: .seconds(2))
+            return Frame(type: request.type, payload: request.payload)
+        }
+        try await withServer(handler: handler) { _, address in
             let client = WireClient(address: address, logger: testLogger)
             let reply = Task { try await client.request(type: 1, payload: ByteBuffer(), timeout: .seconds(10)) }
-            try await Task.sleep(for: .milliseconds(200))
+            // The request reached the server, so it is outstanding on the connection when the client shuts down.
+            try await within { for await _ in arrived { return } }
             try await within { await client.shutdown() }
             await #expect(throws: WireError.shutdown) { _ = try await reply.value }
         }

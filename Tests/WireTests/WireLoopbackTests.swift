@@ -71,8 +71,12 @@ struct WireLoopbackTests {
     }
 
     @Test func serverStopped_failsInFlightRequestsQuickly_andTheClientReconnectsAfterRestart() async throws {
+        let (arrived, arrival) = AsyncStream.makeStream(of: Void.self)
         let handler: WireServer.Handler = { request in
-            if request.type == 1 { try? await Task.sleep(for: .seconds(5)) }
+            if request.type == 1 {
+                arrival.yield()
+                try? await Task.sleep(for: .seconds(5))
+            }
             return Frame(type: request.type, payload: request.payload)
         }
         let stopped = WireServerConfiguration(drainTimeout: .zero)
@@ -81,7 +85,8 @@ struct WireLoopbackTests {
                 _ = try await within { try await client.request(type: 2, payload: ByteBuffer(), timeout: .seconds(5)) }
                 let started = ContinuousClock.now
                 let inFlight = Task { try await client.request(type: 1, payload: ByteBuffer(), timeout: .seconds(20)) }
-                try await Task.sleep(for: .milliseconds(100))
+                // The server is handling it: it is in flight, not merely queued in the client.
+                try await within { for await _ in arrived { return } }
                 await server.shutdown()
                 await #expect(throws: WireError.connectionClosed) { _ = try await inFlight.value }
                 #expect(ContinuousClock.now - started < .seconds(3))

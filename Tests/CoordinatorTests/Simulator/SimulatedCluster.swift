@@ -48,6 +48,8 @@ struct SimulatedCluster {
     var completedReads: [CompletedRead] = []
     var repliesPerRequest: [UInt64: Int] = [:]
     var maxLiveSiblings = 0
+    /// Client requests (reads and writes) that failed: what the faults injected actually cost.
+    var failedRequests = 0
 
     init(
         seed: UInt64,
@@ -194,6 +196,8 @@ struct SimulatedCluster {
                     ackedWrites.append(
                         AckedWrite(key: entry.key, dot: newDot(of: object, by: node), ackedAt: agenda.now)
                     )
+                } else {
+                    failedRequests += 1
                 }
                 clientDone(entry.client)
             }
@@ -220,6 +224,7 @@ struct SimulatedCluster {
                 for target in targets { send(.repair(key: entry.key, object: object), from: node, to: target) }
             case .reply(let outcome):
                 repliesPerRequest[id, default: 0] += 1
+                if case .failure = outcome { failedRequests += 1 }
                 guard let client = entry.client else { continue }
                 if case .success(let result) = outcome {
                     completedReads.append(CompletedRead(key: entry.key, startedAt: entry.startedAt, result: result))
