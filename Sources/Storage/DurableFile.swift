@@ -9,8 +9,8 @@ public enum DurableFile {
     public static func write(_ bytes: [UInt8], to path: String) throws {
         let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         if !directory.isEmpty { try FileSystem.makeDirectories(directory) }
+        // writeAtomically fsyncs the directory after its rename.
         try FileSystem.writeAtomically(bytes, to: path)
-        FileSystem.syncDirectory(directory.isEmpty ? "." : directory)
     }
 
     /// The file's bytes, or nil when it does not exist.
