@@ -141,6 +141,12 @@ struct APIContractTests {
             #expect(reply.object["error"] as? String == "bad_consistency")
             #expect((reply.object["detail"] as? String)?.contains("X-Dhrt-Consistency") == true)
         }
+        if method == "PUT" {
+            let batch = try await HTTP.send(
+                .POST, "\(cluster[0].httpURL)/v1/kv/errors/_batch", text: #"[{"op":"put","key":"k","value":"v"}]"#,
+                headers: [(header, value), ("X-Dhrt-Consistency", "bogus")])
+            #expect(batch.status == 400, "a batch validates the overridden header too: \(batch.text)")
+        }
     }
 
     @Test func anObjectThatWouldOutgrowAFrameIsRefusedWith413() async throws {

@@ -56,9 +56,10 @@ struct KVHandlers {
 
     func batch(collection: String, request: Request) async throws -> Response {
         // A bad request-level header fails the request, not each item.
-        if let quorum = request.headers.writeQuorum {
+        let overridden = request.headers.overriddenConsistency(by: .dhrtW).map { ("X-Dhrt-Consistency", $0) }
+        for quorum in [request.headers.writeQuorum, overridden].compactMap({ $0 }) {
             do {
-                _ = try ConsistencyLevel.parse(quorum.value, header: quorum.header, n: node.config.replicas)
+                _ = try ConsistencyLevel.parse(quorum.1, header: quorum.0, n: node.config.replicas)
             } catch {
                 throw APIError.badRequest("bad_consistency", error.description)
             }
@@ -81,12 +82,7 @@ struct KVHandlers {
         var results: [(key: String, outcome: Result<WriteOutcome, APIError>)] = []
         for item in items {
             results.append(
-                (
-                    item.key,
-                    await run(
-                        item, collection: collection, writeQuorum: request.headers.writeQuorum,
-                        overridden: request.headers.overriddenConsistency(by: .dhrtW))
-                ))
+                (item.key, await run(item, collection: collection, writeQuorum: request.headers.writeQuorum)))
         }
         json.object { json in
             json.key("results")
@@ -111,7 +107,7 @@ struct KVHandlers {
     }
 
     private func run(
-        _ item: BatchItem, collection: String, writeQuorum: (header: String, value: String)?, overridden: String?
+        _ item: BatchItem, collection: String, writeQuorum: (header: String, value: String)?
     ) async -> Result<WriteOutcome, APIError> {
         do throws(APIError) {
             let content: Content?
@@ -135,7 +131,7 @@ struct KVHandlers {
             }
             let request = WriteRequest(
                 collection: collection, key: Array(item.key.utf8), content: content, context: item.context,
-                ifMatch: nil, ifNoneMatch: false, writeQuorum: writeQuorum, overriddenConsistency: overridden)
+                ifMatch: nil, ifNoneMatch: false, writeQuorum: writeQuorum)
             return .success(try await node.kv.write(request))
         } catch {
             return .failure(error)
