@@ -15,8 +15,8 @@ public struct PartitionBatch: Sendable {
 }
 
 extension StorageEngine {
-    /// The records of `partition` after (`afterCollection`, `afterKey`), across collections, until about
-    /// `maxBytes` of record bytes (at least one record). Keys written meanwhile may or may not be included:
+    /// The records of `partition` after (`afterCollection`, `afterKey`), across collections, up to `maxBytes`
+    /// of record bytes (at least one record, which alone may be larger). Keys written meanwhile may or may not be included:
     /// range transfer covers them by sending writes to the receiver as well.
     public func partitionBatch(
         partition: Int, afterCollection: String?, afterKey: [UInt8], maxBytes: Int
@@ -46,8 +46,16 @@ extension StorageEngine {
                     break
                 }
                 guard let record = try store.read(key: key, metaOnly: false) else { continue }
+                let size = key.count + record.meta.count + record.value.count + 32
+                // A record that would take the batch past `maxBytes` waits for the next batch, so a batch is
+                // one frame even when it ends near a large object (only a lone record may exceed the bound).
+                if !records.isEmpty, bytes + size > maxBytes {
+                    full = true
+                    remaining += keys.count - index
+                    break
+                }
                 records.append(PartitionRecord(collection: name, key: key, record: record))
-                bytes += key.count + record.meta.count + record.value.count + 32
+                bytes += size
                 full = bytes >= maxBytes
             }
         }
