@@ -1,17 +1,22 @@
-/// Coordinates one client write at the coordinating replica, sans IO.
+/// Coordinates one client write at the coordinating replica, sans IO, with a sloppy quorum.
 ///
 /// Flow (the node drives it):
-/// 1. `start()` → `.storeLocally` and `.scheduleTimeout(at:)`. The node applies the client write to its own
-///    stored copy atomically (`ReplicaStore.coordinate`) and appends it, then calls `onLocalApplied(_:)` with
-///    the resulting object (or `onLocalFailure(reason:)`), and `onLocalDurable()` once its append is durable.
-///    `onLocalStored(_:)` is both at once.
+/// 1. `start()` → `.storeLocally` and `.scheduleTimeout(at:)` (and `.scheduleHandoff(at:)` when given). The node
+///    applies the client write to its own stored copy atomically (`ReplicaStore.coordinate`) and appends it, then
+///    calls `onLocalApplied(_:)` with the resulting object (or `onLocalFailure(reason:)`), and `onLocalDurable()`
+///    once its append is durable. `onLocalStored(_:)` is both at once.
 /// 2. `onLocalApplied` → `.send(to:object:)` naming the other replicas, so that they store in parallel with the
 ///    local fsync; the node sends the object to each (they `ReplicaStore.merge` it) and reports `onAck(from:)` /
 ///    `onFailure(from:reason:)`. The coordinator counts towards `w` only once durable.
-/// 3. Exactly one `.reply(_:)` comes out over the machine's life: success once `w` replicas (the local store
-///    included) stored the object, failure once `w` can no longer be reached or at the deadline.
+/// 3. Sloppy quorum: a primary judged down (`down`, when a fallback is free), one that fails, or one still silent
+///    at the hand-off instant (`onHandoff(now:)`) is stood in for by the next free fallback:
+///    `.sendHint(to:owner:object:)`; the fallback stores the object as a hint for the owner and its ack fills
+///    the owner's place towards `w`. A failed fallback is replaced by the next one. `pw` primaries (not
+///    fallbacks) must ack as well.
+/// 4. Exactly one `.reply(_:)` comes out over the machine's life: success once `w` places (the local store
+///    included) are filled and `pw` primaries acked, failure once that can no longer happen or at the deadline.
 ///    Late acknowledgements are still recorded (`acked`) but never produce a second reply.
-/// 4. `isFinished` turns true when every replica answered or the deadline passed; the node then drops it.
+/// 5. `isFinished` turns true when every replica answered or the deadline passed; the node then drops it.
 ///
 /// The coordinator MUST be a member of `replicas`; a node outside the preference list forwards the request to
 /// the first reachable replica instead of creating this machine.
@@ -22,16 +27,20 @@ public struct QuorumWrite: Sendable {
         case storeLocally
         /// Call `onTimeout(now:)` at this instant (nanoseconds on the node's monotonic clock).
         case scheduleTimeout(at: UInt64)
+        /// Call `onHandoff(now:)` at this instant: silent primaries then get a fallback.
+        case scheduleHandoff(at: UInt64)
         /// Send this object to each named replica (encode it once); report each answer.
         case send(to: [String], object: VersionedObject)
+        /// Send this object to the fallback `to` as a hint for `owner`; report its answer as a replica's.
+        case sendHint(to: String, owner: String, object: VersionedObject)
         /// Answer the client. Emitted exactly once.
         case reply(Outcome)
     }
 
     /// The answer for the client.
     public enum Outcome: Hashable, Sendable {
-        /// `w` replicas stored the write; `acks` in the order they answered (the local replica first).
-        /// `object` is the stored version: its context goes back to the client.
+        /// `w` replicas stored the write; `acks` in the order they answered (the local replica first), fallbacks
+        /// included (see `hinted`). `object` is the stored version: its context goes back to the client.
         case success(acks: [String], object: VersionedObject)
         /// The write did not reach `w` replicas (HTTP 503); see `WriteFailure`.
         case failure(WriteFailure)
@@ -43,15 +52,21 @@ public struct QuorumWrite: Sendable {
     public let replicas: [String]
     /// The coordinating replica (this node).
     public let coordinator: String
-    /// Acknowledgements required.
+    /// Acknowledgements required (places filled, by a primary or its fallback).
     public let w: Int
+    /// Primaries that must ack themselves (`X-Dhrt-PW`); 0 lets fallbacks fill every place but the coordinator's.
+    public let pw: Int
     /// When the write gives up, on the node's monotonic clock.
     public let deadline: UInt64
+    /// When silent primaries get a fallback; nil waits for failures only.
+    public let handoffAt: UInt64?
 
-    /// Replicas that stored the object durably, in the order they answered, late ones included.
+    /// Replicas and fallbacks that stored the object durably, in the order they answered, late ones included.
     public private(set) var acked: [String] = []
-    /// Replicas that reported a failure, with the reason.
+    /// Replicas and fallbacks that reported a failure (or were judged down), with the reason.
     public private(set) var failed: [String: String] = [:]
+    /// Fallbacks sent a hint, and the primary each stands in for, in the order they were chosen.
+    public private(set) var standIns: [(fallback: String, owner: String)] = []
     /// The object stored locally, once known.
     public private(set) var object: VersionedObject?
     /// Whether the client reply has been emitted.
@@ -59,18 +74,31 @@ public struct QuorumWrite: Sendable {
     /// Whether the deadline passed.
     public private(set) var hasTimedOut = false
     private var started = false
+    private var freeFallbacks: [String]
+    private let down: Set<String>
 
     /// Creates the machine; nothing happens until `start()`.
     /// - Parameters:
     ///   - replicas: The key's preference list (distinct names) containing `coordinator`.
     ///   - w: Acknowledgements required (from `Quorums.resolve`), at least 1.
     ///   - deadline: Monotonic nanoseconds after which `onTimeout` fails the write.
-    public init(requestID: UInt64, coordinator: String, replicas: [String], w: Int, deadline: UInt64) {
+    ///   - fallbacks: Members after the preference list in ring order, none of them in `replicas`.
+    ///   - down: Primaries the failure detector judges down: skipped for a fallback if one is free.
+    ///   - pw: Primaries that must ack themselves.
+    ///   - handoffAt: When primaries that have not answered get a fallback too.
+    public init(
+        requestID: UInt64, coordinator: String, replicas: [String], w: Int, deadline: UInt64,
+        fallbacks: [String] = [], down: Set<String> = [], pw: Int = 0, handoffAt: UInt64? = nil
+    ) {
         self.requestID = requestID
         self.coordinator = coordinator
         self.replicas = replicas
         self.w = max(1, w)
+        self.pw = max(0, pw)
         self.deadline = deadline
+        self.handoffAt = handoffAt
+        self.freeFallbacks = fallbacks.filter { !replicas.contains($0) && !down.contains($0) }
+        self.down = down
     }
 
     /// Whether nothing more can happen: every replica answered or the deadline passed.
@@ -78,12 +106,18 @@ public struct QuorumWrite: Sendable {
         hasTimedOut || (hasReplied && pending.isEmpty) || (hasReplied && object == nil)
     }
 
-    /// Replicas that have not answered yet.
+    /// Replicas and fallbacks that have not answered yet.
     public var pending: [String] {
-        replicas.filter { !acked.contains($0) && failed[$0] == nil }
+        (replicas + standIns.map(\.fallback)).filter { !acked.contains($0) && failed[$0] == nil }
     }
 
-    /// Begins the write. A `w` larger than the preference list fails at once, before anything is stored.
+    /// Fallbacks that stored the write, each with the primary it stands in for.
+    public var hinted: [(fallback: String, owner: String)] {
+        standIns.filter { acked.contains($0.fallback) }
+    }
+
+    /// Begins the write. A `w` or `pw` larger than the preference list, or a `pw` above the primaries not judged
+    /// down, fails at once, before anything is stored.
     public mutating func start() -> [Action] {
         guard !started else { return [] }
         started = true
@@ -91,17 +125,21 @@ public struct QuorumWrite: Sendable {
             hasReplied = true
             return [.reply(.failure(.coordinatorNotAReplica(coordinator)))]
         }
-        guard w <= replicas.count else {
+        guard w <= replicas.count, pw <= replicas.count else {
             hasReplied = true
             let failure = WriteFailure.notEnoughReplicas(
-                required: w,
-                replicas: replicas.count,
-                acked: [],
-                failed: [:]
-            )
+                required: max(w, pw), replicas: replicas.count, acked: [], failed: [:])
             return [.reply(.failure(failure))]
         }
-        return [.storeLocally, .scheduleTimeout(at: deadline)]
+        // Like Riak's pw: with too few primaries up the write is refused before anything is stored.
+        let upPrimaries = replicas.filter { $0 == coordinator || !down.contains($0) }.count
+        guard pw <= upPrimaries else {
+            hasReplied = true
+            return [.reply(.failure(.notEnoughPrimaries(required: pw, acked: [])))]
+        }
+        var actions: [Action] = [.storeLocally, .scheduleTimeout(at: deadline)]
+        if let handoffAt, handoffAt < deadline { actions.append(.scheduleHandoff(at: handoffAt)) }
+        return actions
     }
 
     /// The local store succeeded with `object` and is durable: `onLocalApplied` then `onLocalDurable`.
@@ -114,8 +152,17 @@ public struct QuorumWrite: Sendable {
     public mutating func onLocalApplied(_ object: VersionedObject) -> [Action] {
         guard started, self.object == nil, failed[coordinator] == nil, !hasTimedOut else { return [] }
         self.object = object
-        let others = replicas.filter { $0 != coordinator }
-        return others.isEmpty ? [] : [.send(to: others, object: object)]
+        var others: [String] = []
+        var hints: [Action] = []
+        for name in replicas where name != coordinator {
+            if down.contains(name), !freeFallbacks.isEmpty {
+                failed[name] = "judged down by the failure detector"
+                hints += standIn(for: name)
+            } else {
+                others.append(name)
+            }
+        }
+        return (others.isEmpty ? [] : [.send(to: others, object: object)]) + hints + decide()
     }
 
     /// The local append is durable: the coordinator's own acknowledgement.
@@ -136,18 +183,32 @@ public struct QuorumWrite: Sendable {
         return [.reply(.failure(.localStoreFailed(reason: reason)))]
     }
 
-    /// A replica stored the object. Duplicates and unknown names are ignored.
+    /// A replica or fallback stored the object. Duplicates and unknown names are ignored.
     public mutating func onAck(from replica: String) -> [Action] {
         guard object != nil, replica != coordinator, pending.contains(replica) else { return [] }
         acked.append(replica)
         return decide()
     }
 
-    /// A replica failed to store the object (error reply, connection lost, ...).
+    /// A replica or fallback failed to store the object (error reply, connection lost, ...): its place goes to
+    /// the next free fallback.
     public mutating func onFailure(from replica: String, reason: String) -> [Action] {
         guard object != nil, replica != coordinator, pending.contains(replica) else { return [] }
         failed[replica] = reason
-        return decide()
+        let owner = standIns.first { $0.fallback == replica }?.owner ?? replica
+        let hints = isCovered(owner) ? [] : standIn(for: owner)
+        return hints + decide()
+    }
+
+    /// The hand-off instant passed: every primary that has not answered gets a fallback as well (if free); its
+    /// own late answer still counts.
+    public mutating func onHandoff(now: UInt64) -> [Action] {
+        guard let handoffAt, now >= handoffAt, object != nil, !hasTimedOut else { return [] }
+        var actions: [Action] = []
+        for name in replicas where name != coordinator && pending.contains(name) {
+            if !standIns.contains(where: { $0.owner == name }) { actions += standIn(for: name) }
+        }
+        return actions + decide()
     }
 
     /// The deadline timer fired. Calls before `deadline` are ignored.
@@ -159,59 +220,44 @@ public struct QuorumWrite: Sendable {
         return [.reply(.failure(.timedOut(required: w, acked: acked)))]
     }
 
+    /// Sends the owner's place to the next free fallback, if any.
+    private mutating func standIn(for owner: String) -> [Action] {
+        guard let object, !freeFallbacks.isEmpty else { return [] }
+        let fallback = freeFallbacks.removeFirst()
+        standIns.append((fallback, owner))
+        return [.sendHint(to: fallback, owner: owner, object: object)]
+    }
+
+    /// Whether the owner's place is filled or still may be by someone already asked.
+    private func isCovered(_ owner: String) -> Bool {
+        isFilled(owner) || pending.contains(owner)
+            || standIns.contains { $0.owner == owner && pending.contains($0.fallback) }
+    }
+
+    private func isFilled(_ owner: String) -> Bool {
+        acked.contains(owner) || standIns.contains { $0.owner == owner && acked.contains($0.fallback) }
+    }
+
     private mutating func decide() -> [Action] {
         guard !hasReplied, let object else { return [] }
-        if acked.count >= w {
+        let filled = replicas.filter(isFilled).count
+        let primaries = replicas.filter { acked.contains($0) }
+        if filled >= w, primaries.count >= pw {
             hasReplied = true
             return [.reply(.success(acks: acked, object: object))]
         }
-        if acked.count + pending.count < w {
+        let open = replicas.filter { !isFilled($0) && isCovered($0) }.count
+        let uncovered = replicas.filter { !isCovered($0) }.count
+        if filled + open + min(uncovered, freeFallbacks.count) < w {
             hasReplied = true
             let failure = WriteFailure.notEnoughReplicas(
-                required: w,
-                replicas: replicas.count,
-                acked: acked,
-                failed: failed
-            )
+                required: w, replicas: replicas.count, acked: acked, failed: failed)
             return [.reply(.failure(failure))]
         }
-        return []
-    }
-}
-
-/// Why a write did not reach its quorum. `notEnoughReplicas` and `timedOut` are HTTP 503; `localStoreFailed`
-/// is what the node makes of its reason (500 for a disk error); `coordinatorNotAReplica` is 500.
-public enum WriteFailure: Error, Hashable, Sendable, CustomStringConvertible {
-    /// Too few replicas stored it: some failed, or the preference list is shorter than `w`.
-    /// Replicas in `acked` did store the write; it will spread from them.
-    case notEnoughReplicas(required: Int, replicas: Int, acked: [String], failed: [String: String])
-    /// The deadline passed with fewer than `required` acks. The write may still have been stored (it was
-    /// stored by `acked` and may yet be by replicas that did not answer).
-    case timedOut(required: Int, acked: [String])
-    /// The coordinating replica could not store the write; nothing was sent to other replicas.
-    case localStoreFailed(reason: String)
-    /// The machine was created on a node outside the preference list: a bug in the caller, which MUST forward
-    /// the request to a replica instead (HTTP 500).
-    case coordinatorNotAReplica(String)
-
-    /// A sentence for the HTTP error detail.
-    public var description: String {
-        switch self {
-        case .notEnoughReplicas(let required, let replicas, let acked, let failed):
-            let failures = failed.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
-            let cause = failures.isEmpty ? "" : " (failed: \(failures.joined(separator: "; ")))"
-            return "write needs \(required) of \(replicas) replicas but only \(acked.count) stored it\(cause)"
-        case .timedOut(let required, let acked):
-            guard !acked.isEmpty else {
-                return "write timed out before any replica answered; it may still have been stored"
-            }
-            let names = acked.joined(separator: ", ")
-            return "write timed out after \(acked.count) of \(required) required acks (\(names)); "
-                + "the write was stored there and may still spread"
-        case .localStoreFailed(let reason):
-            return "coordinating replica could not store the write: \(reason)"
-        case .coordinatorNotAReplica(let name):
-            return "node \(name) is not a replica of the key and must forward the write"
+        if primaries.count + replicas.filter({ pending.contains($0) }).count < pw {
+            hasReplied = true
+            return [.reply(.failure(.notEnoughPrimaries(required: pw, acked: primaries)))]
         }
+        return []
     }
 }

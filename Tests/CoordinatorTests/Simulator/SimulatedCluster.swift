@@ -186,6 +186,9 @@ struct SimulatedCluster {
                 perform(next, write: id, at: node)
             case .scheduleTimeout(let at):
                 agenda.schedule(.timeout(node: node, requestID: id), at: at)
+            case .scheduleHandoff, .sendHint:
+                // The simulated writes run without fallbacks or a hand-off instant.
+                break
             case .send(let targets, let object):
                 for target in targets {
                     send(.replicate(requestID: id, key: entry.key, object: object), from: node, to: target)
