@@ -21,6 +21,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case clusterCommand = 8
     /// A batch of one partition's records for range transfer: ``TransferPull`` / ``TransferBatch``.
     case transferPull = 9
+    /// Store a write as a hint for a replica that could not take it: ``HintPut`` / ``HintPutReply``.
+    case hintPut = 10
 }
 
 /// How a node names itself to others.

@@ -81,6 +81,21 @@ struct DhrtNode: AsyncParsableCommand {
     @OptionGroup(title: "Limits and credentials")
     var frontDoor: FrontDoorOptions
 
+    @Option(
+        name: .customLong("hint-max-bytes"),
+        help: "Total bytes of hints this node holds for down replicas; more are refused (default 1073741824).")
+    var hintMaxBytes: Int?
+
+    @Option(
+        name: .customLong("hint-max-age-s"),
+        help: "Seconds after which an unreplayed hint is dropped and left to anti-entropy (default 86400).")
+    var hintMaxAgeSeconds: Int?
+
+    @Option(
+        name: .customLong("hint-replay-rate"),
+        help: "Hints replayed per second to each returning replica (default 2000).")
+    var hintReplayRate: Int?
+
     @Option(help: "TOML file with any of the options above.")
     var config: String?
 
@@ -102,6 +117,7 @@ struct DhrtNode: AsyncParsableCommand {
             memory: memory ? true : nil, sync: sync, timeoutMilliseconds: timeoutMilliseconds,
             readRepairChance: readRepairChance, join: join, transferConcurrency: transferConcurrency,
             transferBatchBytes: transferBatchBytes
-        ).withFrontDoor(frontDoor)
+        ).withFrontDoor(frontDoor).withHints(
+            maxBytes: hintMaxBytes, maxAgeSeconds: hintMaxAgeSeconds, replayRate: hintReplayRate)
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// `dhrt-admin status`: the members as one node sees them.
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the cluster's members: ring state, liveness, addresses, ring share, and transfers.")
+        abstract: "Show the cluster's members: ring state, liveness, addresses, ring share, transfers and hints.")
 
     @OptionGroup var options: NodeOptions
 
@@ -38,6 +38,7 @@ struct Status: AsyncParsableCommand {
         {
             lines.append("receiving here: \(transfers["done"] ?? 0) of \(count) partition(s) copied")
         }
+        lines += HintsText.summary(status["hints"] as? [String: Any] ?? [:])
         for warning in status["warnings"] as? [String] ?? [] { lines.append("warning: \(warning)") }
         return lines.joined(separator: "\n")
     }

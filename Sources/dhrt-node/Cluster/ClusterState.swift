@@ -155,6 +155,9 @@ final class RingSnapshot: AtomicReference, Sendable {
     /// Per partition, members that will join its preference list when the pending transfers are done: writes
     /// reach them too, so nothing written during the copy is missed. Empty without pending transfers.
     let incomingNames: [[String]]
+    /// Per partition, the members after the preference list in ring order (not left): sloppy quorum's
+    /// fallbacks. Empty when every member is a replica of every key.
+    let fallbackNames: [[String]]
     /// The wire client of each peer, by name (absent for this node and without a pool).
     let clients: [String: WireClient]
 
@@ -184,6 +187,13 @@ final class RingSnapshot: AtomicReference, Sendable {
                 return future.preferenceList(partition: partition).map(\.name).filter { !now.contains($0) }
             }
         }
+        let listed = ring.members.filter { $0.state != .left }.count
+        fallbackNames =
+            listed <= ring.replicas
+            ? []
+            : (0..<ring.partitionCount).map { partition in
+                ring.fallbacks(partition: partition).filter { $0.state != .left }.map(\.name)
+            }
         var clients: [String: WireClient] = [:]
         if let pool {
             for member in ring.members where member.name != local.name && member.state != .left {
@@ -197,6 +207,12 @@ final class RingSnapshot: AtomicReference, Sendable {
     @inline(__always)
     func replicas(collection: String, key: [UInt8]) -> [String] {
         replicaNames[ring.partition(collection: collection, key: key)]
+    }
+
+    /// The fallbacks of a key's partition, in ring order.
+    @inline(__always)
+    func fallbacks(collection: String, key: [UInt8]) -> [String] {
+        fallbackNames.isEmpty ? [] : fallbackNames[ring.partition(collection: collection, key: key)]
     }
 
     /// Members that receive a key's writes beyond its preference list while a transfer is pending.

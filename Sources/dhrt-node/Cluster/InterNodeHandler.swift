@@ -35,6 +35,14 @@ struct InterNodeHandler: Sendable {
                     case .failure(let error): reply(errorFrame(error, answering: frame))
                     }
                 }
+            case .hintPut:
+                let request = try HintPut.decode(frame.payload)
+                node.hints.accept(request, on: node.executors.executor(for: loop)) { result in
+                    switch result {
+                    case .success: reply(.reply(HintPutReply()))
+                    case .failure(let error): reply(errorFrame(error, answering: frame))
+                    }
+                }
             case .coordinatePut:
                 let request = try CoordinatePut.decode(frame.payload)
                 Task { reply(await coordinatePut(request)) }

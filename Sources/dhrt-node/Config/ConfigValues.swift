@@ -26,6 +26,9 @@ struct ConfigValues: Sendable, Decodable, Equatable {
     var clientToken: String?
     var adminToken: String?
     var clusterSecret: String?
+    var hintMaxBytes: Int?
+    var hintMaxAgeSeconds: Int?
+    var hintReplayRate: Int?
 
     enum CodingKeys: String, CodingKey {
         case name
@@ -49,6 +52,9 @@ struct ConfigValues: Sendable, Decodable, Equatable {
         case clientToken = "client-token"
         case adminToken = "admin-token"
         case clusterSecret = "cluster-secret"
+        case hintMaxBytes = "hint-max-bytes"
+        case hintMaxAgeSeconds = "hint-max-age-s"
+        case hintReplayRate = "hint-replay-rate"
     }
 
     init(
@@ -106,6 +112,9 @@ struct ConfigValues: Sendable, Decodable, Equatable {
         merged.clientToken = first.clientToken ?? second.clientToken
         merged.adminToken = first.adminToken ?? second.adminToken
         merged.clusterSecret = first.clusterSecret ?? second.clusterSecret
+        merged.hintMaxBytes = first.hintMaxBytes ?? second.hintMaxBytes
+        merged.hintMaxAgeSeconds = first.hintMaxAgeSeconds ?? second.hintMaxAgeSeconds
+        merged.hintReplayRate = first.hintReplayRate ?? second.hintReplayRate
         return merged
     }
 
@@ -127,5 +136,16 @@ struct ConfigValues: Sendable, Decodable, Equatable {
         } catch {
             throw ConfigError("config file \(path) is not valid: \(error)")
         }
+    }
+}
+
+extension ConfigValues {
+    /// The values with the hint flags set.
+    func withHints(maxBytes: Int?, maxAgeSeconds: Int?, replayRate: Int?) -> ConfigValues {
+        var values = self
+        values.hintMaxBytes = maxBytes
+        values.hintMaxAgeSeconds = maxAgeSeconds
+        values.hintReplayRate = replayRate
+        return values
     }
 }

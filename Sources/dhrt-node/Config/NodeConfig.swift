@@ -1,3 +1,4 @@
+import Coordinator
 import Ring
 import Storage
 
@@ -33,6 +34,8 @@ struct NodeConfig: Sendable {
     var dropGrace: Duration = .seconds(10)
     /// Connection limits, timeouts and credentials of both ports.
     var frontDoor = FrontDoor.defaults
+    /// Bounds and pace of the hints this node holds as a fallback.
+    var hints = HintQueue.Limits()
 }
 
 /// A configuration problem, reported to the operator as is.
@@ -102,6 +105,7 @@ extension NodeConfig {
             throw ConfigError("--transfer-batch-bytes \(transferBatchBytes) must be between 1024 and 8388608")
         }
         let frontDoor = try FrontDoor.resolve(merged)
+        let hints = try hintLimits(merged)
         return NodeConfig(
             name: name,
             dataDirectory: merged.dataDirectory ?? "./data/\(name)",
@@ -117,8 +121,30 @@ extension NodeConfig {
             join: join,
             transferConcurrency: transferConcurrency,
             transferBatchBytes: transferBatchBytes,
-            frontDoor: frontDoor
+            frontDoor: frontDoor,
+            hints: hints
         )
+    }
+
+    private static func hintLimits(_ merged: ConfigValues) throws(ConfigError) -> HintQueue.Limits {
+        var limits = HintQueue.Limits()
+        if let bytes = merged.hintMaxBytes {
+            guard bytes >= 0 else { throw ConfigError("--hint-max-bytes \(bytes) must not be negative") }
+            limits.maxBytes = bytes
+        }
+        if let seconds = merged.hintMaxAgeSeconds {
+            guard (1...(365 * 86_400)).contains(seconds) else {
+                throw ConfigError("--hint-max-age-s \(seconds) must be between 1 and 31536000")
+            }
+            limits.maxAge = UInt64(seconds) * 1_000_000_000
+        }
+        if let rate = merged.hintReplayRate {
+            guard (1...1_000_000).contains(rate) else {
+                throw ConfigError("--hint-replay-rate \(rate) must be between 1 and 1000000")
+            }
+            limits.rate = Double(rate)
+        }
+        return limits
     }
 
     private static func parseAddress(_ text: String?, option: String) throws(ConfigError) -> HostPort? {

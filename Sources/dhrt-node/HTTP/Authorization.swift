@@ -13,7 +13,7 @@ extension Route {
         switch self {
         case .health: .open
         case .object, .listKeys, .batch, .seedGet, .seedSet, .seedDelete, .seedList: .client
-        case .dropCollection, .seedDrop, .status, .ring, .metrics, .seedStats, .transfers, .cluster: .admin
+        case .dropCollection, .seedDrop, .status, .ring, .metrics, .seedStats, .transfers, .hints, .cluster: .admin
         }
     }
 }

@@ -9,6 +9,8 @@ extension HTTPField.Name {
     static let dhrtReplicas = Self("X-Dhrt-Replicas")!
     static let dhrtRepaired = Self("X-Dhrt-Repaired")!
     static let dhrtNode = Self("X-Dhrt-Node")!
+    static let dhrtPW = Self("X-Dhrt-PW")!
+    static let dhrtHinted = Self("X-Dhrt-Hinted")!
 }
 
 extension HTTPFields {

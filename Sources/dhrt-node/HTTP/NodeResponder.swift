@@ -61,6 +61,7 @@ struct NodeResponder: HTTPResponder {
         case .ring: return try StatusHandlers(node: node).ring()
         case .seedStats: return StatusHandlers(node: node).seedStats()
         case .transfers: return TransferHandlers.response(node)
+        case .hints: return StatusHandlers(node: node).hints()
         case .cluster(let action): return try await ClusterHandlers(node: node).handle(action, request)
         case .object(let verb, let collection, let key):
             return try await handlers.object(verb, collection: collection, key: key, request: request)
@@ -85,7 +86,7 @@ struct NodeResponder: HTTPResponder {
         switch route {
         case .health: return ("health", "-")
         case .metrics: return ("metrics", "-")
-        case .status, .seedStats, .ring, .transfers: return ("status", "-")
+        case .status, .seedStats, .ring, .transfers, .hints: return ("status", "-")
         case .cluster: return ("cluster", "-")
         case .object(.get, _, _), .seedGet: return ("get", headers.readQuorum?.value ?? "quorum")
         case .object(.put, _, _), .seedSet: return ("put", headers.writeQuorum?.value ?? "quorum")

@@ -79,9 +79,14 @@ struct ObjectEndpoint: Sendable {
         let request = WriteRequest(
             collection: collection, key: key, content: content, context: headers[.dhrtContext],
             ifMatch: headers[.ifMatch], ifNoneMatch: ifNoneMatch != nil, writeQuorum: headers.writeQuorum,
-            overriddenConsistency: headers.overriddenConsistency(by: .dhrtW))
+            overriddenConsistency: headers.overriddenConsistency(by: .dhrtW), primaryQuorum: headers[.dhrtPW])
         return try node.kv.startWrite(request).map { outcome in
             var headers = KVHandlers.headers(acks: outcome.acks, replicas: outcome.replicas)
+            if !outcome.hinted.isEmpty {
+                // A structured-field list: each fallback with the primary it stood in for.
+                headers[.dhrtHinted] = outcome.hinted.map { "\($0.fallback);owner=\($0.owner)" }
+                    .joined(separator: ", ")
+            }
             if !outcome.context.isEmpty { headers[.dhrtContext] = outcome.context }
             return HTTPAnswer(status: .noContent, headers: headers)
         }

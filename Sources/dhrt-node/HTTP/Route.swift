@@ -14,6 +14,8 @@ enum Route: Equatable, Sendable {
     case batch(collection: String)
     /// `GET /v1/transfers`: range transfer into this node.
     case transfers
+    /// `GET /v1/hints`: the hints this node holds, per target.
+    case hints
     /// `GET /v1/cluster/plan` and `POST /v1/cluster/{join,leave,force-remove,replace,commit,clear}`.
     case cluster(ClusterAction)
     /// `GET /`: the original design's stats.
@@ -99,6 +101,9 @@ extension Route {
         case ("transfers", 1):
             try allow(method, [.get])
             return .transfers
+        case ("hints", 1):
+            try allow(method, [.get])
+            return .hints
         case ("cluster", 2):
             guard let name = String(validating: rest[1], as: UTF8.self), let action = ClusterAction(rawValue: name)
             else { throw .notFound("no route for \(path)") }

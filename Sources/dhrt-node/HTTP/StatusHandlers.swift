@@ -16,7 +16,8 @@ struct StatusHandlers {
     }
 
     func metrics() -> Response {
-        let bytes = node.metrics.exposition(storage: node.storageFigures(), members: node.cluster.members.count)
+        let bytes = node.metrics.exposition(
+            storage: node.storageFigures(), members: node.cluster.members.count, hints: node.hintFigures())
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -69,6 +70,8 @@ struct StatusHandlers {
             }
             json.key("transfers")
             TransferHandlers.progress(node.transfers, into: &json)
+            json.key("hints")
+            node.writeHints(into: &json, listing: false)
             json.key("warnings")
             json.array { json in
                 for warning in warnings(ring, formed: snapshot.isFormed) { json.value(warning) }
@@ -83,6 +86,13 @@ struct StatusHandlers {
                 }
             }
         }
+        return json.response()
+    }
+
+    /// `GET /v1/hints`: per target, the hints held (collection, key, bytes, age), oldest first.
+    func hints() -> Response {
+        var json = JSONWriter()
+        node.writeHints(into: &json, listing: true)
         return json.response()
     }
 

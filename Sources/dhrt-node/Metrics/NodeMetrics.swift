@@ -9,6 +9,8 @@ struct NodeMetrics: Sendable {
     private let readRepairs: CoreMetrics.Counter
     private let replicaFailures: CoreMetrics.Counter
     private let requestInstruments: RequestInstruments
+    private let hintsReplayed: CoreMetrics.Counter
+    private let hintBytesReplayed: CoreMetrics.Counter
 
     /// Bootstraps the process-wide metrics system onto a Prometheus registry; call once per process.
     static func bootstrap() -> NodeMetrics {
@@ -28,6 +30,14 @@ struct NodeMetrics: Sendable {
         readRepairs = CoreMetrics.Counter(label: "dhrt_read_repairs_total")
         replicaFailures = CoreMetrics.Counter(label: "dhrt_replica_failures_total")
         requestInstruments = RequestInstruments()
+        hintsReplayed = CoreMetrics.Counter(label: "dhrt_hints_replayed_total")
+        hintBytesReplayed = CoreMetrics.Counter(label: "dhrt_hints_replayed_bytes_total")
+    }
+
+    /// Counts a hint its owner acknowledged (and that was then deleted).
+    func recordHintReplayed(bytes: Int) {
+        hintsReplayed.increment()
+        hintBytesReplayed.increment(by: bytes)
     }
 
     /// Counts one client request and records its latency, by operation, consistency level and status.
@@ -49,10 +59,13 @@ struct NodeMetrics: Sendable {
     }
 
     /// The text exposition, with storage figures sampled now.
-    func exposition(storage: [(name: String, value: Double)], members: Int) -> [UInt8] {
+    func exposition(
+        storage: [(name: String, value: Double)], members: Int, hints: HintFigures = HintFigures()
+    ) -> [UInt8] {
         for (name, value) in storage {
             registry.makeGauge(descriptor: Self.descriptor(name)).set(value)
         }
+        hints.export(to: registry)
         registry.makeGauge(descriptor: Self.descriptor("dhrt_cluster_members")).set(Double(members))
         return registry.emitToBuffer()
     }
@@ -100,4 +113,28 @@ extension Duration {
     }
 
     var milliseconds: Double { Double(nanoseconds) / 1_000_000 }
+}
+
+/// The hint queue's figures for `/metrics`: per target, hints queued, their bytes and the oldest one's age.
+struct HintFigures: Sendable {
+    var perTarget: [(target: String, count: Int, bytes: Int, oldestAgeSeconds: Double)] = []
+    /// Targets that had hints before: their gauges go back to 0 rather than keeping the last value.
+    var cleared: [String] = []
+    var dropped = 0
+    var replayRate = 0.0
+
+    fileprivate func export(to registry: PrometheusCollectorRegistry) {
+        for (target, count, bytes, age) in perTarget {
+            registry.makeGauge(name: "dhrt_hints_queued", labels: [("target", target)]).set(Double(count))
+            registry.makeGauge(name: "dhrt_hints_queued_bytes", labels: [("target", target)]).set(Double(bytes))
+            registry.makeGauge(name: "dhrt_hints_oldest_age_seconds", labels: [("target", target)]).set(age)
+        }
+        for target in cleared {
+            registry.makeGauge(name: "dhrt_hints_queued", labels: [("target", target)]).set(0)
+            registry.makeGauge(name: "dhrt_hints_queued_bytes", labels: [("target", target)]).set(0)
+            registry.makeGauge(name: "dhrt_hints_oldest_age_seconds", labels: [("target", target)]).set(0)
+        }
+        registry.makeGauge(name: "dhrt_hints_dropped").set(Double(dropped))
+        registry.makeGauge(name: "dhrt_hints_replay_rate").set(replayRate)
+    }
 }

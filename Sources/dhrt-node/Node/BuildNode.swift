@@ -8,7 +8,7 @@ import Wire
 /// Composes a node from its configuration and runs it until SIGINT or SIGTERM.
 ///
 /// Services stop in reverse order: HTTP first (in-flight requests finish), then membership, the
-/// inter-node server, background work, and storage last.
+/// inter-node server, background work, hint replay (closing the hints), and storage last.
 func runNode(_ config: NodeConfig) async throws {
     let logger = bootstrapLogging(config)
     let metrics = NodeMetrics.bootstrap()
@@ -23,10 +23,17 @@ func runNode(_ config: NodeConfig) async throws {
     let cluster = try ClusterState(
         local: local, partitions: config.partitions, replicas: config.replicas, pool: pool,
         ringPath: config.memory ? nil : config.dataDirectory + "/RING", logger: logger)
+    var hintLogger = logger
+    hintLogger[metadataKey: "component"] = "hints"
+    let options = storageOptions(config, limits: limits)
+    let hints = try await HintStore.open(
+        directory: config.memory ? nil : config.dataDirectory + "/@hints", partitions: config.partitions,
+        sync: config.sync, maxKeySize: options.maxKeySize, maxValueSize: options.maxValueSize, limits: config.hints,
+        logger: hintLogger)
     let background = BackgroundTasks()
     let node = Node(
         config: config, logger: logger, storage: storage, cluster: cluster, peers: Peers(pool: pool),
-        background: background, metrics: metrics, limits: limits)
+        background: background, metrics: metrics, limits: limits, hints: hints)
 
     let interNode = InterNodeHandler(node: node)
     let wireServer = WireServer(
@@ -56,6 +63,8 @@ func runNode(_ config: NodeConfig) async throws {
             services: [
                 .init(service: Closer(storage: storage, pool: pool, logger: logger)),
                 .init(service: MergeService(storage: storage)),
+                .init(service: MergeService(storage: hints.engine)),
+                .init(service: HintReplayService(node: node)),
                 .init(service: background),
                 .init(service: wireServer),
                 .init(service: membership),

@@ -115,7 +115,7 @@ struct KVService: Sendable {
         let actor = node.config.name
         let run = WriteRun(
             node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: replicas,
-            w: need,
+            w: need, sloppy: try sloppy(request, snapshot: snapshot, replicas: replicas),
             change: { stored in
                 try ReplicaStore.coordinate(
                     stored: stored, write: blindDelete ? .delete(context: stored.context) : write,
@@ -126,7 +126,9 @@ struct KVService: Sendable {
         return run.start().flatMapThrowing { outcome throws(APIError) in
             switch outcome {
             case .success(let acks, let object):
-                return WriteOutcome(acks: acks.count, replicas: replicaNames, context: object.context.clientContext)
+                return WriteOutcome(
+                    acks: acks.count, replicas: replicaNames, context: object.context.clientContext,
+                    hinted: run.hinted)
             case .failure(let failure):
                 var error = APIError.unavailable(failure.description)
                 error.headers = KVHandlers.headers(acks: Self.acks(of: failure), replicas: replicaNames)
@@ -153,6 +155,28 @@ struct KVService: Sendable {
         }
     }
 
+    /// Sloppy quorum for a write: the key's fallbacks (not members that receive it anyway during a transfer),
+    /// the members the detector judges down, and `X-Dhrt-PW`.
+    private func sloppy(_ request: WriteRequest, snapshot: RingSnapshot, replicas: [String])
+        throws(APIError) -> WriteRun.Sloppy
+    {
+        var sloppy = WriteRun.Sloppy()
+        if let text = request.primaryQuorum {
+            do {
+                let level = try ConsistencyLevel.parse(text, header: "X-Dhrt-PW", n: node.config.replicas)
+                sloppy.pw = level.required(n: node.config.replicas, available: snapshot.replicas(
+                    collection: request.collection, key: request.key).count)
+            } catch {
+                throw .badRequest("bad_consistency", error.description)
+            }
+        }
+        let fallbacks = snapshot.fallbacks(collection: request.collection, key: request.key)
+        guard !fallbacks.isEmpty else { return sloppy }
+        sloppy.down = node.cluster.down
+        sloppy.fallbacks = fallbacks.filter { !replicas.contains($0) }
+        return sloppy
+    }
+
     /// Waits for a future of the request path, keeping its `APIError`.
     private static func awaiting<T: Sendable>(_ future: EventLoopFuture<T>) async throws(APIError) -> T {
         do {
@@ -166,7 +190,8 @@ struct KVService: Sendable {
 
     private static func acks(of failure: WriteFailure) -> Int {
         switch failure {
-        case .notEnoughReplicas(_, _, let acked, _), .timedOut(_, let acked): acked.count
+        case .notEnoughReplicas(_, _, let acked, _), .timedOut(_, let acked), .notEnoughPrimaries(_, let acked):
+            acked.count
         case .localStoreFailed, .coordinatorNotAReplica: 0
         }
     }

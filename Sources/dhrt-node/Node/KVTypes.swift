@@ -47,6 +47,8 @@ struct WriteRequest: Sendable {
     var writeQuorum: (header: String, value: String)?
     /// `X-Dhrt-Consistency` when `X-Dhrt-W` overrides it: validated all the same.
     var overriddenConsistency: String? = nil
+    /// `X-Dhrt-PW` as sent: primaries (not fallbacks) that must store the write; nil for none.
+    var primaryQuorum: String? = nil
 }
 
 /// What a quorum write achieved.
@@ -55,6 +57,8 @@ struct WriteOutcome: Sendable {
     var replicas: [String]
     /// The stored version's causal context (base64url): a client may write again with it.
     var context: String = ""
+    /// Fallbacks that stored the write as a hint, with the primary each stands in for.
+    var hinted: [(fallback: String, owner: String)] = []
 }
 
 /// A page of a collection's keys.

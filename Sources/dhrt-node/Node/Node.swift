@@ -27,6 +27,9 @@ final class Node: Sendable {
     let background: BackgroundTasks
     let metrics: NodeMetrics
     let limits: Limits
+    /// Hints held for replicas that could not take a write, and their replay pace.
+    let hints: HintStore
+    let hintRate = HintRate()
     /// Replica-call latency per peer: which replicas a read asks first, when it speculates.
     let latency = PeerLatency()
     /// The event loops as storage completion executors (group commit wakes a loop once per batch).
@@ -36,8 +39,9 @@ final class Node: Sendable {
 
     init(
         config: NodeConfig, logger: Logger, storage: StorageEngine, cluster: ClusterState, peers: Peers,
-        background: BackgroundTasks, metrics: NodeMetrics, limits: Limits
+        background: BackgroundTasks, metrics: NodeMetrics, limits: Limits, hints: HintStore
     ) {
+        self.hints = hints
         control = ClusterControl(
             cluster: cluster, peers: peers, seeds: config.seeds.map(\.description), logger: logger)
         transfers = TransferService(

@@ -32,7 +32,7 @@ final class WriteRun: Sendable {
 
     init(
         node: Node, snapshot: RingSnapshot, collection: String, key: [UInt8], replicas: [String], w: Int,
-        change: @escaping Change
+        sloppy: Sloppy = Sloppy(), change: @escaping Change
     ) {
         self.node = node
         self.snapshot = snapshot
@@ -42,9 +42,12 @@ final class WriteRun: Sendable {
         loop = node.executors.currentOrAnyLoop
         deadline = .now() + TimeAmount(node.config.requestTimeout)
         result = loop.makePromise(of: QuorumWrite.Outcome.self)
+        // Silent primaries get a fallback halfway to the deadline, so that the fallback still has time to answer.
+        let handoff = sloppy.fallbacks.isEmpty ? nil : (NIODeadline.now() + TimeAmount(node.config.requestTimeout) / 2)
         let machine = QuorumWrite(
             requestID: QuorumIDs.next(), coordinator: node.config.name, replicas: replicas, w: w,
-            deadline: deadline.uptimeNanoseconds)
+            deadline: deadline.uptimeNanoseconds, fallbacks: sloppy.fallbacks, down: sloppy.down, pw: sloppy.pw,
+            handoffAt: handoff?.uptimeNanoseconds)
         cell = MachineCell(machine, background: node.background)
     }
 
@@ -70,8 +73,12 @@ final class WriteRun: Sendable {
                 storeLocally()
             case .scheduleTimeout(let at):
                 cell.armTimeout(on: loop, at: at) { self.apply { $0.onTimeout(now: at) } }
+            case .scheduleHandoff(let at):
+                loop.scheduleTask(deadline: .uptimeNanoseconds(at)) { self.apply { $0.onHandoff(now: at) } }
             case .send(let names, let object):
                 send(object, to: names)
+            case .sendHint(let fallback, let owner, let object):
+                sendHint(object, to: fallback, for: owner)
             case .reply(let outcome):
                 if answer() { result.succeed(outcome) }
             }
@@ -127,5 +134,36 @@ final class WriteRun: Sendable {
                 }
             }
         }
+    }
+
+    /// Fallbacks that stored the write as a hint, each with the primary it stands in for.
+    var hinted: [(fallback: String, owner: String)] { cell.peek { $0.hinted } }
+
+    private func sendHint(_ object: VersionedObject, to fallback: String, for owner: String) {
+        let bytes = local.withLock { $0.encoded } ?? object.encoded()
+        let payload = HintPut(owner: owner, collection: collection, key: key, object: bytes).encoded()
+        guard let client = snapshot.clients[fallback] else {
+            apply { $0.onFailure(from: fallback, reason: "unknown member \(fallback)") }
+            return
+        }
+        let node = self.node
+        client.submit(type: HintPut.type.rawValue, payload: payload, deadline: deadline).whenComplete { result in
+            switch Peers.decode(result, as: HintPutReply.self) {
+            case .success:
+                self.apply { $0.onAck(from: fallback) }
+            case .failure(let error):
+                node.metrics.recordReplicaFailure()
+                self.apply { $0.onFailure(from: fallback, reason: error.description) }
+            }
+        }
+    }
+}
+
+extension WriteRun {
+    /// Sloppy quorum's inputs: fallbacks in ring order, primaries judged down, primaries that must ack.
+    struct Sloppy: Sendable {
+        var fallbacks: [String] = []
+        var down: Set<String> = []
+        var pw = 0
     }
 }
