@@ -9,7 +9,8 @@ struct DhrtAdmin: AsyncParsableCommand {
             "Operate a dhrt cluster: keys, status, ring, staged membership changes, transfers, a shell, local clusters and benchmarks.",
         subcommands: [
             KV.self, Stats.self, Status.self, RingCommand.self, Join.self, Leave.self, ForceRemove.self,
-            Replace.self, Plan.self, Commit.self, Clear.self, Transfers.self, Hints.self, Shell.self, Cluster.self, Bench.self,
+            Replace.self, Plan.self, Commit.self, Clear.self, Transfers.self, Hints.self, Shell.self, Cluster.self,
+            Bench.self,
         ]
     )
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 /// Sloppy quorum and hinted handoff with real processes: four nodes, N=3, so every key has one fallback.
@@ -107,7 +106,7 @@ enum Handoff {
 
     /// Writes `count` keys with W=quorum, spread over `nodes`; returns those whose replicas include `owner`.
     static func write(_ count: Int, prefix: String, to nodes: [NodeProcess], owner: String) async throws -> [Written] {
-        let owned = Mutex([Written]())
+        let owned = Findings()
         let failures = Findings()
         let tickets = Tickets()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -127,7 +126,7 @@ enum Handoff {
                         }
                         let replicas = reply.headers.first(name: "X-Dhrt-Replicas")?.split(separator: ",") ?? []
                         if replicas.contains(Substring(owner)) {
-                            owned.withLock { $0.append(Written(key: key)) }
+                            owned.add(key)
                         }
                     }
                 }
@@ -135,7 +134,7 @@ enum Handoff {
             try await group.waitForAll()
         }
         #expect(failures.all.isEmpty, "writes failed during the outage: \(failures.all.prefix(5))")
-        return owned.withLock { $0 }
+        return owned.all.map { Written(key: $0) }
     }
 
     /// `hints` of `/v1/status`.

@@ -120,6 +120,9 @@ public struct HintQueue: Sendable {
     /// Hints held.
     public var count: Int { owners.values.reduce(0) { $0 + $1.entries.count } }
 
+    /// Owners with hints held, by name.
+    public var ownerNames: [String] { owners.filter { !$0.value.entries.isEmpty }.keys.sorted() }
+
     /// Whether a new hint of `bytes` fits; a refusal counts as a drop.
     public mutating func admits(bytes: Int) -> Bool {
         guard totalBytes + bytes <= limits.maxBytes else {

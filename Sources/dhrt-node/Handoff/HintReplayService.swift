@@ -31,8 +31,8 @@ struct HintReplayService: Service {
     /// One tick: expire old hints, start replays to owners seen up, refresh the rate figure.
     func step() {
         let now = HintStore.wallClock()
-        let owners = node.hints.withQueue { $0.stats(now: now).map(\.owner) }
-        node.hintRate.sample(replayed: node.hints.withQueue { $0.replayed }, at: now)
+        let (owners, replayed) = node.hints.withQueue { ($0.ownerNames, $0.replayed) }
+        node.hintRate.sample(replayed: replayed, at: now)
         guard !owners.isEmpty else { return }
         let snapshot = node.cluster.snapshot
         let up = Set(

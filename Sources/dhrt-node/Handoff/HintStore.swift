@@ -106,7 +106,7 @@ final class HintStore: Sendable {
     // MARK: Replay support
 
     /// Runs an event of the queue under its lock.
-    func withQueue<T>(_ body: (inout HintQueue) -> T) -> T { queue.withLock(body) }
+    func withQueue<T: Sendable>(_ body: (inout HintQueue) -> T) -> T { queue.withLock { body(&$0) } }
 
     /// The stored object bytes of a hint, nil if it is gone.
     func bytes(of hint: HintKey) -> [UInt8]? {

@@ -130,9 +130,9 @@ struct HintFigures: Sendable {
             registry.makeGauge(name: "dhrt_hints_oldest_age_seconds", labels: [("target", target)]).set(age)
         }
         for target in cleared {
-            registry.makeGauge(name: "dhrt_hints_queued", labels: [("target", target)]).set(0)
-            registry.makeGauge(name: "dhrt_hints_queued_bytes", labels: [("target", target)]).set(0)
-            registry.makeGauge(name: "dhrt_hints_oldest_age_seconds", labels: [("target", target)]).set(0)
+            registry.makeGauge(name: "dhrt_hints_queued", labels: [("target", target)]).set(0.0)
+            registry.makeGauge(name: "dhrt_hints_queued_bytes", labels: [("target", target)]).set(0.0)
+            registry.makeGauge(name: "dhrt_hints_oldest_age_seconds", labels: [("target", target)]).set(0.0)
         }
         registry.makeGauge(name: "dhrt_hints_dropped").set(Double(dropped))
         registry.makeGauge(name: "dhrt_hints_replay_rate").set(replayRate)

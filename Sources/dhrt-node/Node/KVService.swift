@@ -164,8 +164,11 @@ struct KVService: Sendable {
         if let text = request.primaryQuorum {
             do {
                 let level = try ConsistencyLevel.parse(text, header: "X-Dhrt-PW", n: node.config.replicas)
-                sloppy.pw = level.required(n: node.config.replicas, available: snapshot.replicas(
-                    collection: request.collection, key: request.key).count)
+                sloppy.pw = level.required(
+                    n: node.config.replicas,
+                    available: snapshot.replicas(
+                        collection: request.collection, key: request.key
+                    ).count)
             } catch {
                 throw .badRequest("bad_consistency", error.description)
             }

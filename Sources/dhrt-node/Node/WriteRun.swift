@@ -43,7 +43,7 @@ final class WriteRun: Sendable {
         deadline = .now() + TimeAmount(node.config.requestTimeout)
         result = loop.makePromise(of: QuorumWrite.Outcome.self)
         // Silent primaries get a fallback halfway to the deadline, so that the fallback still has time to answer.
-        let handoff = sloppy.fallbacks.isEmpty ? nil : (NIODeadline.now() + TimeAmount(node.config.requestTimeout) / 2)
+        let handoff = sloppy.fallbacks.isEmpty ? nil : (NIODeadline.now() + TimeAmount(node.config.requestTimeout / 2))
         let machine = QuorumWrite(
             requestID: QuorumIDs.next(), coordinator: node.config.name, replicas: replicas, w: w,
             deadline: deadline.uptimeNanoseconds, fallbacks: sloppy.fallbacks, down: sloppy.down, pw: sloppy.pw,

@@ -87,9 +87,11 @@ import Testing
             now += Self.second / 100
             var next: [(HintKey, UInt64)] = []
             for (hint, generation) in inFlight {
-                for action in queue.onReplayAcked(hint, generation: generation, now: now) {
+                let actions = queue.onReplayAcked(hint, generation: generation, now: now)
+                for action in actions {
                     if case .delete(let gone) = action { #expect(deleted.insert(gone).inserted) }
                 }
+                next += replays(actions)
             }
             next += replays(queue.onTick(now: now, up: Set(owners)))
             inFlight = next
