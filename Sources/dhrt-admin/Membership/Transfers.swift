@@ -42,7 +42,7 @@ struct Transfers: AsyncParsableCommand {
         var result: [String: [String: Any]] = [:]
         for member in status["members"] as? [[String: Any]] ?? [] {
             guard let name = member["name"] as? String, let http = member["http_address"] as? String else { continue }
-            let client = NodeClient(baseURL: "http://\(http)", timeout: .seconds(5))
+            let client = NodeClient(baseURL: "http://\(http)", token: options.resolvedToken, timeout: .seconds(5))
             result[name] = (try? await client.json("/v1/transfers")) as? [String: Any] ?? ["unreachable": true]
         }
         return result
