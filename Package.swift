@@ -108,13 +108,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "RingTests", dependencies: ["Ring"], swiftSettings: swiftSettings),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ring"], swiftSettings: swiftSettings),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Ring"], swiftSettings: swiftSettings),
+        // Seeded generators and the mutation fuzzer shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "RingTests", dependencies: ["Ring", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StorageTests", dependencies: ["Storage", "Ring", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CoordinatorTests", dependencies: ["Coordinator", "Ring", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "WireTests",
             dependencies: [
                 "Wire",
+                "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

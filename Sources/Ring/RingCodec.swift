@@ -14,33 +14,33 @@ extension Ring {
         var out: [UInt8] = []
         out.reserveCapacity(32 + members.count * 48 + partitionCount * 2 + pending.count * 6)
         out.append(Self.encodingVersion)
-        out.appendInteger(epoch)
-        out.appendInteger(clusterID)
-        out.appendInteger(UInt16(partitionCount))
+        out.appendLittleEndian(epoch)
+        out.appendLittleEndian(clusterID)
+        out.appendLittleEndian(UInt16(partitionCount))
         out.append(UInt8(replicas))
-        out.appendInteger(UInt16(members.count))
+        out.appendLittleEndian(UInt16(members.count))
         for member in members {
-            out.appendString(member.name)
-            out.appendString(member.clusterAddress)
-            out.appendString(member.httpAddress)
+            out.appendString(UInt8.self, member.name)
+            out.appendString(UInt8.self, member.clusterAddress)
+            out.appendString(UInt8.self, member.httpAddress)
             if let zone = member.zone {
                 out.append(1)
-                out.appendString(zone)
+                out.appendString(UInt8.self, zone)
             } else {
                 out.append(0)
             }
             out.append(UInt8(Self.states.firstIndex(of: member.state)!))
         }
-        for owner in owners { out.appendInteger(owner) }
-        out.appendInteger(UInt32(pending.count))
+        for owner in owners { out.appendLittleEndian(owner) }
+        out.appendLittleEndian(UInt32(pending.count))
         for transfer in pending {
-            out.appendInteger(UInt16(transfer.partition))
-            out.appendInteger(UInt16(index(of: transfer.from) ?? 0))
-            out.appendInteger(UInt16(index(of: transfer.to) ?? 0))
+            out.appendLittleEndian(UInt16(transfer.partition))
+            out.appendLittleEndian(UInt16(index(of: transfer.from) ?? 0))
+            out.appendLittleEndian(UInt16(index(of: transfer.to) ?? 0))
         }
-        out.appendInteger(UInt16(transferred.count))
-        for name in transferred { out.appendInteger(UInt16(index(of: name) ?? 0)) }
-        out.appendInteger(out.withUnsafeBytes { KeyHash.xxh3($0) })
+        out.appendLittleEndian(UInt16(transferred.count))
+        for name in transferred { out.appendLittleEndian(UInt16(index(of: name) ?? 0)) }
+        out.appendLittleEndian(out.withUnsafeBytes { KeyHash.xxh3($0) })
         return out
     }
 
@@ -49,7 +49,7 @@ extension Ring {
         guard bytes.count >= 8 else { throw RingError.decoding("\(bytes.count) bytes is too short") }
         let body = bytes.count - 8
         let checksum = bytes.withUnsafeBytes { KeyHash.xxh3(UnsafeRawBufferPointer(rebasing: $0[..<body])) }
-        var reader = ByteReader(bytes: bytes, end: body)
+        var reader = LittleEndianReader(bytes: bytes, end: body)
         guard try reader.integer(UInt64.self, at: body) == checksum else {
             throw RingError.decoding("checksum mismatch")
         }
@@ -67,10 +67,10 @@ extension Ring {
         guard (1...partitioner.count).contains(memberCount) else { throw RingError.decoding("\(memberCount) members") }
         var members: [Member] = []
         for _ in 0..<memberCount {
-            let name = try reader.string()
-            let cluster = try reader.string()
-            let http = try reader.string()
-            let zone = try (reader.read() as UInt8) == 1 ? reader.string() : nil
+            let name = try reader.string(UInt8.self)
+            let cluster = try reader.string(UInt8.self)
+            let http = try reader.string(UInt8.self)
+            let zone = try (reader.read() as UInt8) == 1 ? reader.string(UInt8.self) : nil
             let stateIndex = Int(try reader.read() as UInt8)
             guard stateIndex < states.count else { throw RingError.decoding("member state \(stateIndex)") }
             members.append(
@@ -113,52 +113,5 @@ extension Ring {
         return Ring(
             epoch: epoch, clusterID: clusterID, partitioner: partitioner, replicas: replicas, members: members,
             owners: owners, pending: pending, transferred: transferred)
-    }
-}
-
-struct ByteReader {
-    let bytes: [UInt8]
-    let end: Int
-    var offset = 0
-
-    init(bytes: [UInt8], end: Int) {
-        self.bytes = bytes
-        self.end = end
-    }
-
-    func integer<T: FixedWidthInteger>(_: T.Type, at position: Int) throws(RingError) -> T {
-        guard position + MemoryLayout<T>.size <= bytes.count else { throw RingError.decoding("truncated") }
-        var value: T = 0
-        for index in 0..<MemoryLayout<T>.size { value |= T(bytes[position + index]) << (8 * index) }
-        return value
-    }
-
-    mutating func read<T: FixedWidthInteger>() throws(RingError) -> T {
-        guard offset + MemoryLayout<T>.size <= end else { throw RingError.decoding("truncated") }
-        let value = try integer(T.self, at: offset)
-        offset += MemoryLayout<T>.size
-        return value
-    }
-
-    mutating func string() throws(RingError) -> String {
-        let length = Int(try read() as UInt8)
-        guard offset + length <= end else { throw RingError.decoding("truncated") }
-        defer { offset += length }
-        guard let string = String(validating: bytes[offset..<(offset + length)], as: UTF8.self) else {
-            throw RingError.decoding("invalid UTF-8")
-        }
-        return string
-    }
-}
-
-extension [UInt8] {
-    mutating func appendInteger<T: FixedWidthInteger>(_ value: T) {
-        for index in 0..<MemoryLayout<T>.size { append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
-    }
-
-    mutating func appendString(_ string: String) {
-        let utf8 = Array(string.utf8.prefix(255))
-        append(UInt8(utf8.count))
-        append(contentsOf: utf8)
     }
 }

@@ -215,11 +215,11 @@ extension Ring {
     public var planID: UInt64 {
         guard !pending.isEmpty else { return 0 }
         var bytes: [UInt8] = []
-        bytes.appendInteger(clusterID)
+        bytes.appendLittleEndian(clusterID)
         for transfer in pending {
-            bytes.appendInteger(UInt32(transfer.partition))
-            bytes.appendString(transfer.from)
-            bytes.appendString(transfer.to)
+            bytes.appendLittleEndian(UInt32(transfer.partition))
+            bytes.appendString(UInt8.self, transfer.from)
+            bytes.appendString(UInt8.self, transfer.to)
         }
         return bytes.withUnsafeBytes { KeyHash.xxh3($0) }
     }

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Coordinator
+import TestSupport
 
 @Suite struct VersionCodingTests {
     @Test(arguments: Array(UInt64(1)...30))

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Coordinator
+import TestSupport
 
 /// Mutated bytes never crash the version decoders; what decodes re-encodes to something that decodes.
 @Suite struct VersionFuzzTests {

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Coordinator
+import TestSupport
 
 /// Algebraic laws of `sync` over objects from random histories: what makes replicas converge whatever the
 /// order in which they exchange versions.

@@ -1,5 +1,6 @@
 import Testing
 @testable import Ring
+import TestSupport
 
 @Suite struct RingCodecTests {
     @Test(arguments: [(1, 4096), (3, 256), (17, 32), (17, 1024), (2, 8)])
@@ -30,7 +31,7 @@ import Testing
     }
 
     @Test func decode_rejectsRandomGarbage() {
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         for _ in 0..<500 {
             let length = Int(generator.next() % 300)
             let garbage = (0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
@@ -47,18 +48,5 @@ import Testing
         #expect(view.members.map(\.partitions) == [4, 4])
         #expect(view.partitions.count == 8)
         #expect(view.pending.isEmpty)
-    }
-}
-
-/// A tiny seeded generator so that random tests repeat exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Storage
 import Testing
+import TestSupport
 
 @Suite struct MergeTests {
     @Test(arguments: Mode.allCases)

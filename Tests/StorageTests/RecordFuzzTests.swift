@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Storage
+import TestSupport
 
 /// Mutated data and hint files never crash a reopen, and reads after it answer or throw, never trap.
 @Suite struct RecordFuzzTests {

@@ -1,5 +1,6 @@
 import Storage
 import Testing
+import TestSupport
 
 @Suite struct RecoveryTests {
     @Test func reopenAfterCleanClose_keepsEveryRecordAcrossManyFiles() async throws {

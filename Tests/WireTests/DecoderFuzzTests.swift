@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 
 @testable import Wire
+import TestSupport
 
 /// Mutated bytes never crash the inter-node decoders: frames, messages and the handshake (see `Fuzzing`).
 @Suite struct DecoderFuzzTests {
@@ -33,7 +34,7 @@ import Testing
                     + Self.frameBytes(type: 4, payload: [9])
             ]
         let tried = Fuzzing.run(seeds: seeds) { input in
-            var decoder = FrameDecoder(maxPayloadSize: 1 << 16)
+            let decoder = FrameDecoder(maxPayloadSize: 1 << 16)
             var buffer = ByteBuffer(bytes: input)
             while let frame = try? decoder.decodeFrame(from: &buffer) {
                 #expect(frame.payload.readableBytes <= 1 << 16)

@@ -173,13 +173,7 @@ public struct IncomingTransfers: Sendable {
     public mutating func onFailure(partition: Int, now: UInt64) -> [Action] {
         guard var progress = partitions[partition], case .active = progress.phase else { return [] }
         progress.failures += 1
-        if let ring, progress.sources.count == 1, let others = otherReplicas(ring, partition: partition),
-            others != progress.sources
-        {
-            progress.sources = others
-            progress.sourceIndex = 0
-            progress.cursor = nil
-        }
+        if let ring { fallBackToKeepingReplicas(&progress, ring: ring, partition: partition) }
         progress.phase = .waiting(retryAt: now + retryDelay)
         partitions[partition] = progress
         return schedule(now: now)
@@ -197,6 +191,17 @@ public struct IncomingTransfers: Sendable {
         return actions
     }
 
+    /// A handover from the losing replica alone becomes a copy from every replica that keeps the range, from the
+    /// start, so that no acknowledged write loses a copy when the loser cannot hand over.
+    private func fallBackToKeepingReplicas(_ progress: inout Progress, ring: Ring, partition: Int) {
+        guard progress.sources.count == 1, let others = otherReplicas(ring, partition: partition),
+            others != progress.sources
+        else { return }
+        progress.sources = others
+        progress.sourceIndex = 0
+        progress.cursor = nil
+    }
+
     private mutating func schedule(now: UInt64) -> [Action] {
         guard let ring else { return [] }
         var actions: [Action] = []
@@ -212,13 +217,7 @@ public struct IncomingTransfers: Sendable {
             let source = progress.sources.isEmpty ? nil : progress.sources[progress.sourceIndex]
             guard let source, !down.contains(source) else {
                 // No source, or it is down: a handover becomes a copy from the others; then wait and retry.
-                if progress.sources.count == 1, let others = otherReplicas(ring, partition: partition),
-                    others != progress.sources
-                {
-                    progress.sources = others
-                    progress.sourceIndex = 0
-                    progress.cursor = nil
-                }
+                fallBackToKeepingReplicas(&progress, ring: ring, partition: partition)
                 progress.phase = .waiting(retryAt: now + retryDelay)
                 partitions[partition] = progress
                 continue

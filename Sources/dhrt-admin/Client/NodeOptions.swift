@@ -20,6 +20,34 @@ struct NodeOptions: ParsableArguments {
 
     var client: NodeClient { NodeClient(baseURL: NodeURL.normalized(node), token: resolvedToken) }
 
+    /// `path` fetched from every member the node lists, by name, all at once; a member that does not answer
+    /// within 5 s maps to `["unreachable": true]`.
+    func fromEveryMember(_ path: String) async throws -> [String: [String: Any]] {
+        let status = try await client.json("/v1/status") as? [String: Any] ?? [:]
+        let members = (status["members"] as? [[String: Any]] ?? []).compactMap { member -> (String, String)? in
+            guard let name = member["name"] as? String, let http = member["http_address"] as? String else { return nil }
+            return (name, http)
+        }
+        let token = resolvedToken
+        // The tasks hand back bytes (Sendable); the JSON is parsed here.
+        let bodies = await withTaskGroup(of: (String, [UInt8]?).self) { group in
+            for (name, http) in members {
+                group.addTask {
+                    let client = NodeClient(baseURL: "http://\(http)", token: token, timeout: .seconds(5))
+                    return (name, try? await client.expect(.GET, path).body)
+                }
+            }
+            var bodies: [String: [UInt8]?] = [:]
+            for await (name, body) in group { bodies[name] = body }
+            return bodies
+        }
+        return bodies.mapValues { body in
+            body.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) } as? [String: Any] ?? [
+                "unreachable": true
+            ]
+        }
+    }
+
     /// `--token`, else `DHRT_TOKEN`, else none.
     var resolvedToken: String? {
         token ?? ProcessInfo.processInfo.environment["DHRT_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }

@@ -12,13 +12,7 @@ struct Hints: AsyncParsableCommand {
     var keys = false
 
     func run() async throws {
-        let status = try await options.client.json("/v1/status") as? [String: Any] ?? [:]
-        var held: [String: [String: Any]] = [:]
-        for member in status["members"] as? [[String: Any]] ?? [] {
-            guard let name = member["name"] as? String, let http = member["http_address"] as? String else { continue }
-            let client = NodeClient(baseURL: "http://\(http)", token: options.resolvedToken, timeout: .seconds(5))
-            held[name] = (try? await client.json("/v1/hints")) as? [String: Any] ?? ["unreachable": true]
-        }
+        let held = try await options.fromEveryMember("/v1/hints")
         print(options.json ? JSONText.render(held.mapValues { $0 as Any }) : Self.text(held, keys: keys))
     }
 

@@ -38,14 +38,7 @@ struct Transfers: AsyncParsableCommand {
 
     /// `/v1/transfers` of every member, by name.
     private func sample() async throws -> [String: [String: Any]] {
-        let status = try await options.client.json("/v1/status") as? [String: Any] ?? [:]
-        var result: [String: [String: Any]] = [:]
-        for member in status["members"] as? [[String: Any]] ?? [] {
-            guard let name = member["name"] as? String, let http = member["http_address"] as? String else { continue }
-            let client = NodeClient(baseURL: "http://\(http)", token: options.resolvedToken, timeout: .seconds(5))
-            result[name] = (try? await client.json("/v1/transfers")) as? [String: Any] ?? ["unreachable": true]
-        }
-        return result
+        try await options.fromEveryMember("/v1/transfers")
     }
 
     static func text(before: [String: [String: Any]], after: [String: [String: Any]], seconds: Double) -> String {
@@ -72,7 +65,8 @@ struct Transfers: AsyncParsableCommand {
             lines.append(
                 "\(name): \(done)/\(total) partitions \(bar(Double(done) / Double(total)))  "
                     + String(format: "%.1f MB/s, %.0f keys/s", bytes / seconds / 1e6, keyRate)
-                    + ", queued \(transfers["queued"] ?? 0), waiting \(transfers["waiting"] ?? 0), ETA of active \(eta)")
+                    + ", queued \(transfers["queued"] ?? 0), waiting \(transfers["waiting"] ?? 0), ETA of active \(eta)"
+            )
             for partition in active {
                 let got = partition["keys"] as? Int ?? 0
                 let left = max(0, partition["remaining_keys"] as? Int ?? 0)

@@ -1,4 +1,5 @@
 @testable import Coordinator
+import TestSupport
 
 /// Five simulated nodes (N=3, W=2) running the real `QuorumWrite` with fallbacks and a `HintQueue` each, over a
 /// network with seeded delays. One node is down for a seeded stretch: messages to it are refused while the

@@ -1,6 +1,7 @@
 import Ring
 
 @testable import Coordinator
+import TestSupport
 
 /// A whole cluster's membership over a seeded network: gossip of the ring, the failure detector, the claimant's
 /// plans and switches, receivers copying ranges (`IncomingTransfers`), quorum writes to current and incoming

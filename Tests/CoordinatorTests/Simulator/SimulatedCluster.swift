@@ -1,4 +1,5 @@
 @testable import Coordinator
+import TestSupport
 
 /// A cluster of simulated nodes running the real `QuorumWrite`/`QuorumRead` machines and `ReplicaStore` over a
 /// seeded lossy network, with clients doing reads, read-modify-writes, blind writes and deletes. It records

@@ -1,4 +1,5 @@
 @testable import Coordinator
+import TestSupport
 
 /// Runs a random history of client writes, deletes and replica syncs over a few replicas and returns every
 /// object state it produced: realistic inputs for the DVV properties and the encoding round trips.

@@ -6,21 +6,21 @@ import Foundation
 /// `DHRT_FUZZ_SECONDS` (default 1) bounds each target; `DHRT_FUZZ_SEED` (default 1) picks the sequence, which is
 /// the same for the same seed. To find the input of a crash, rerun with `DHRT_FUZZ_SAVE=/tmp/input`: each input
 /// is written there before it runs, so the file holds the crashing one. See Docs/SECURITY.md.
-enum Fuzzing {
-    static var seconds: Double {
+public enum Fuzzing {
+    public static var seconds: Double {
         ProcessInfo.processInfo.environment["DHRT_FUZZ_SECONDS"].flatMap(Double.init) ?? 1
     }
-    static var seed: UInt64 {
+    public static var seed: UInt64 {
         ProcessInfo.processInfo.environment["DHRT_FUZZ_SEED"].flatMap { UInt64($0) } ?? 1
     }
 
     /// Runs `body` on mutations of `seeds`, at least `minimum` of them and until the budget is spent; returns how
     /// many were tried.
     @discardableResult
-    static func run(seeds: [[UInt8]], minimum: Int = 1000, _ body: ([UInt8]) -> Void) -> Int {
+    public static func run(seeds: [[UInt8]], minimum: Int = 1000, _ body: ([UInt8]) -> Void) -> Int {
         precondition(!seeds.isEmpty)
         let save = ProcessInfo.processInfo.environment["DHRT_FUZZ_SAVE"]
-        var random = SplitMix(state: seed)
+        var random = SeededGenerator(seed: seed)
         var corpus = seeds
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         var count = 0
@@ -37,7 +37,7 @@ enum Fuzzing {
         return count
     }
 
-    static func mutate(_ input: inout [UInt8], _ random: inout SplitMix, corpus: [[UInt8]]) {
+    public static func mutate(_ input: inout [UInt8], _ random: inout SeededGenerator, corpus: [[UInt8]]) {
         let interesting: [UInt8] = [0x00, 0x01, 0x7F, 0x80, 0xFE, 0xFF]
         let position = input.isEmpty ? 0 : Int(random.next() % UInt64(input.count))
         switch random.next() % 7 {
@@ -54,17 +54,5 @@ enum Fuzzing {
             let other = corpus[Int(random.next() % UInt64(corpus.count))]
             input = Array(input.prefix(position)) + Array(other.suffix(other.count / 2))
         }
-    }
-}
-
-/// SplitMix64: small, fast and reproducible.
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
