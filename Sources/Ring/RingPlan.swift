@@ -160,6 +160,12 @@ extension Ring {
     /// Where `receiver` may copy `partition`'s keys from: the current replicas, those that lose the range first
     /// (they are the ones handing it over), never the receiver itself or a member that left.
     public func sources(partition: Int, for receiver: String) -> [String] {
+        sources(partition: partition, for: receiver, future: future)
+    }
+
+    /// `sources(partition:for:)` with `future` computed once by the caller (building it rebuilds the ring's
+    /// preference table).
+    public func sources(partition: Int, for receiver: String, future: Ring) -> [String] {
         let next = Set(future.preferenceList(partition: partition).map(\.name))
         let current = preferenceList(partition: partition).filter { $0.name != receiver && $0.state != .left }
         return current.filter { !next.contains($0.name) }.map(\.name)

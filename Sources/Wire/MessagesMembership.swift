@@ -205,10 +205,24 @@ public struct TransferBatch: WireMessage, Equatable {
         let count = try buffer.readCount("record count")
         records = []
         records.reserveCapacity(count)
+        // Records come sorted by collection: each name is validated once, not once per record.
+        var name: (bytes: [UInt8], text: String) = ([], "")
         for _ in 0..<count {
+            let length = Int(try buffer.readU16("collection"))
+            let bytes = buffer.readableBytesView.prefix(length)
+            guard bytes.count == length else {
+                throw MessageDecodingError("collection: length \(length) exceeds the payload")
+            }
+            if records.isEmpty || !bytes.elementsEqual(name.bytes) {
+                guard let text = String(validating: bytes, as: UTF8.self) else {
+                    throw MessageDecodingError("collection is not UTF-8")
+                }
+                name = (Array(bytes), text)
+            }
+            buffer.moveReaderIndex(forwardBy: length)
             records.append(
                 TransferRecord(
-                    collection: try buffer.readStringField("collection"), key: try buffer.readBytesField("key"),
+                    collection: name.text, key: try buffer.readBytesField("key"),
                     isTombstone: try buffer.readBool("tombstone"), meta: try buffer.readBytesField("meta"),
                     value: try buffer.readBytesField("value")))
         }

@@ -1,8 +1,8 @@
 import NIOCore
+import TestSupport
 import Testing
 
 @testable import Wire
-import TestSupport
 
 /// Mutated bytes never crash the inter-node decoders: frames, messages and the handshake (see `Fuzzing`).
 @Suite struct DecoderFuzzTests {
@@ -25,6 +25,12 @@ import TestSupport
         ListKeys(collection: "c", after: [1, 2], limit: 10).encoded(),
         ListKeysReply(keys: [[1], [2, 3], []]).encoded(),
         DropCollection(collection: "c").encoded(),
+        Gossip(sender: "n1", ring: [1, 2, 3]).encoded(),
+        ClusterCommand(.transferred, name: "n2", planID: 9).encoded(),
+        ClusterCommandReply(claimant: "n1", ring: [4], planned: [5], staged: ["join n4"]).encoded(),
+        TransferPull(partition: 3, afterCollection: "c", afterKey: [1], maxBytes: 1 << 20).encoded(),
+        TransferBatchTests.batch.encoded(),
+        HintPut(owner: "n3", collection: "c", key: [7], object: [1, 2]).encoded(),
     ].map { Array($0.readableBytesView) }
 
     @Test func frameDecoder_survivesMutatedStreams() {
@@ -51,6 +57,9 @@ import TestSupport
             { _ = try? DropCollection.decode($0) }, { _ = try? CoordinatePut.decode($0) },
             { _ = try? CoordinatePutReply.decode($0) }, { _ = try? Hello.decode($0) },
             { _ = try? HelloReply.decode($0) }, { _ = ErrorReply.decode($0) },
+            { _ = try? Gossip.decode($0) }, { _ = try? ClusterCommand.decode($0) },
+            { _ = try? ClusterCommandReply.decode($0) }, { _ = try? TransferPull.decode($0) },
+            { _ = try? TransferBatch.decode($0) }, { _ = try? HintPut.decode($0) },
         ]
         let tried = Fuzzing.run(seeds: Self.messages) { input in
             let payload = ByteBuffer(bytes: input)
@@ -69,5 +78,31 @@ import TestSupport
             #expect(!actions.contains { if case .established = $0 { true } else { false } })
         }
         #expect(tried >= 1000)
+    }
+}
+
+/// A transfer batch decodes to what was sent, collection names included (they are shared between records).
+@Suite struct TransferBatchTests {
+    static let batch = TransferBatch(
+        records: [
+            TransferRecord(collection: "a", key: [1], isTombstone: false, meta: [2], value: [3, 4]),
+            TransferRecord(collection: "a", key: [2], isTombstone: true, meta: [5], value: []),
+            TransferRecord(collection: "bé", key: [], isTombstone: false, meta: [], value: [6]),
+            TransferRecord(collection: "a", key: [3], isTombstone: false, meta: [7], value: [8]),
+        ], finished: false, remaining: 12)
+
+    @Test func roundTrips() throws {
+        #expect(try TransferBatch.decode(Self.batch.encoded()) == Self.batch)
+        let empty = TransferBatch(records: [], finished: true, remaining: 0)
+        #expect(try TransferBatch.decode(empty.encoded()) == empty)
+    }
+
+    @Test func refusesACollectionNameThatIsNotUTF8OrIsCut() {
+        var bytes = Array(Self.batch.encoded().readableBytesView)
+        // Record count (4 bytes), then the first name's length (2 bytes), then its byte.
+        bytes[6] = 0xFF
+        #expect(throws: MessageDecodingError.self) { try TransferBatch.decode(ByteBuffer(bytes: bytes)) }
+        let cut = Array(Self.batch.encoded().readableBytesView.prefix(6))
+        #expect(throws: MessageDecodingError.self) { try TransferBatch.decode(ByteBuffer(bytes: cut)) }
     }
 }

@@ -88,6 +88,8 @@ public struct IncomingTransfers: Sendable {
     public private(set) var planID: UInt64 = 0
     public private(set) var partitions: [Int: Progress] = [:]
     private var ring: Ring?
+    /// `ring.future`, kept because building it rebuilds a preference table.
+    private var future: Ring?
     private var down: Set<String> = []
     private var restored: Checkpoint?
 
@@ -116,7 +118,10 @@ public struct IncomingTransfers: Sendable {
 
     /// A new ring (or new liveness): starts the copies of a new plan, forgets a finished or replaced one.
     public mutating func onRing(_ ring: Ring, down: Set<String>, now: UInt64) -> [Action] {
-        self.ring = ring
+        if ring != self.ring {
+            self.ring = ring
+            future = ring.future
+        }
         self.down = down
         let id = ring.planID
         if id != planID {
@@ -235,9 +240,10 @@ public struct IncomingTransfers: Sendable {
 
     /// The replica that loses the range, alone when there is one and it is not down; else every other one.
     private func initialSources(_ ring: Ring, partition: Int) -> [String] {
+        let future = future ?? ring.future
         let losing = Set(ring.preferenceList(partition: partition).map(\.name))
-            .subtracting(ring.future.preferenceList(partition: partition).map(\.name))
-        if let loser = ring.sources(partition: partition, for: name).first(where: losing.contains),
+            .subtracting(future.preferenceList(partition: partition).map(\.name))
+        if let loser = ring.sources(partition: partition, for: name, future: future).first(where: losing.contains),
             !down.contains(loser)
         {
             return [loser]
@@ -248,8 +254,9 @@ public struct IncomingTransfers: Sendable {
     /// The current replicas that keep the range (not this node, not members that left): together they hold
     /// every write a quorum acknowledged. Every current replica when none keeps it.
     private func otherReplicas(_ ring: Ring, partition: Int) -> [String]? {
-        let all = ring.sources(partition: partition, for: name)
-        let keeping = Set(ring.future.preferenceList(partition: partition).map(\.name))
+        let future = future ?? ring.future
+        let all = ring.sources(partition: partition, for: name, future: future)
+        let keeping = Set(future.preferenceList(partition: partition).map(\.name))
         let others = all.filter(keeping.contains)
         if !others.isEmpty { return others }
         return all.isEmpty ? nil : all

@@ -75,6 +75,12 @@ final class ClusterControl: Sendable {
     /// Adopts a ring a peer sent; logs what changed. Returns true when the ring held here changed.
     @discardableResult
     func receive(ringBytes: [UInt8], from sender: String) -> Bool {
+        // The usual gossip: the ring held here, byte for byte. Nothing to decode or merge.
+        let held = cluster.snapshot
+        if held.isFormed, ringBytes == held.encoding {
+            confirmed.withLock { $0 = (held.ring.epoch, Self.now()) }
+            return false
+        }
         let incoming: Ring
         do {
             incoming = try Ring.decode(ringBytes)
@@ -111,8 +117,9 @@ final class ClusterControl: Sendable {
 
     /// One gossip exchange with every peer (the exchange is the detector's heartbeat), then a judgement.
     func gossipRound() async {
-        guard let ring = cluster.ring else { return }
-        let message = Gossip(sender: cluster.local.name, ring: ring.encoded())
+        let held = cluster.snapshot
+        guard held.isFormed else { return }
+        let message = Gossip(sender: cluster.local.name, ring: held.encoding)
         await withTaskGroup(of: Void.self) { group in
             for peer in cluster.peers {
                 group.addTask {
@@ -132,8 +139,9 @@ final class ClusterControl: Sendable {
     func answer(_ gossip: Gossip) throws(ErrorReply) -> Gossip {
         heartbeat(from: gossip.sender)
         receive(ringBytes: gossip.ring, from: gossip.sender)
-        guard let ring = cluster.ring else { throw ErrorReply(code: "not_formed", detail: "no ring yet") }
-        return Gossip(sender: cluster.local.name, ring: ring.encoded())
+        let held = cluster.snapshot
+        guard held.isFormed else { throw ErrorReply(code: "not_formed", detail: "no ring yet") }
+        return Gossip(sender: cluster.local.name, ring: held.encoding)
     }
 
     // MARK: Formation

@@ -160,6 +160,8 @@ final class RingSnapshot: AtomicReference, Sendable {
     let fallbackNames: [[String]]
     /// The wire client of each peer, by name (absent for this node and without a pool).
     let clients: [String: WireClient]
+    /// `ring.encoded()`, what gossip sends; a peer's gossip with the same bytes changes nothing.
+    let encoding: [UInt8]
 
     init(ring stored: Ring?, local: MemberInfo, partitions: Int, replicas: Int, pool: WireClientPool?)
         throws(RingError)
@@ -177,6 +179,7 @@ final class RingSnapshot: AtomicReference, Sendable {
         }
         self.ring = ring
         isFormed = ring.clusterID != 0
+        encoding = ring.encoded()
         replicaNames = (0..<ring.partitionCount).map { ring.preferenceList(partition: $0).map(\.name) }
         if ring.pending.isEmpty {
             incomingNames = []

@@ -1,6 +1,7 @@
 import Coordinator
 import Logging
 import NIOCore
+import NIOPosix
 import Storage
 import Wire
 
@@ -59,7 +60,13 @@ struct InterNodeHandler: Sendable {
                 Task { reply(await inTask(frame) { .reply(try await node.control.command(request)) }) }
             case .transferPull:
                 let request = try TransferPull.decode(frame.payload)
-                Task { reply(await inTask(frame) { try transferBatch(request) }) }
+                // Reading a batch is thousands of preads: the blocking-I/O pool does it, not an event loop.
+                Task {
+                    reply(
+                        await inTask(frame) {
+                            try await NIOThreadPool.singleton.runIfActive { try transferBatch(request) }
+                        })
+                }
             }
         } catch {
             reply(errorFrame(error, answering: frame))

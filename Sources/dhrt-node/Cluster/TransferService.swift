@@ -1,5 +1,6 @@
 import Coordinator
 import Logging
+import NIOPosix
 import Ring
 import ServiceLifecycle
 import Storage
@@ -126,7 +127,7 @@ final class TransferService: Service, Sendable {
                     $0.bytes += bytes
                     $0.batches += 1
                 }
-                saveCheckpoint(force: batch.finished)
+                await saveCheckpoint(force: machine.withLock { $0.isDone })
             } catch {
                 logger.warning(
                     "transfer pull failed",
@@ -171,7 +172,9 @@ final class TransferService: Service, Sendable {
         return (bytes, records.last.map { TransferCursor(collection: $0.collection, key: $0.key) })
     }
 
-    private func saveCheckpoint(force: Bool) {
+    /// Stores the checkpoint at most twice a second, and once when every partition is in. A checkpoint that
+    /// lags only makes a restarted receiver copy a few batches again (merging is idempotent).
+    private func saveCheckpoint(force: Bool) async {
         guard let checkpointPath else { return }
         let now = ClusterControl.now()
         let due = timing.withLock { timing in
@@ -180,14 +183,17 @@ final class TransferService: Service, Sendable {
             return true
         }
         guard due else { return }
-        // Taken and written under one lock: workers finish batches concurrently, and the file must move forward.
-        checkpointWrite.withLock { _ in
-            let checkpoint = machine.withLock { $0.checkpoint }
-            do {
-                try DurableFile.write(TransferCheckpointFile.encode(checkpoint), to: checkpointPath)
-            } catch {
-                logger.error("could not store the transfer checkpoint", metadata: ["error": "\(error)"])
+        // Written on the blocking-I/O pool, not an event loop (two fsyncs). Taken and written under one lock:
+        // workers finish batches concurrently, and the file must only move forward.
+        do {
+            try await NIOThreadPool.singleton.runIfActive { [self] in
+                try checkpointWrite.withLock { _ in
+                    try DurableFile.write(
+                        TransferCheckpointFile.encode(machine.withLock { $0.checkpoint }), to: checkpointPath)
+                }
             }
+        } catch {
+            logger.error("could not store the transfer checkpoint", metadata: ["error": "\(error)"])
         }
     }
 
