@@ -61,6 +61,11 @@ final class FileDescriptor: Sendable {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(StorageError) {
+        if let fault = FileFaults.check(.write, path: path) {
+            let torn = min(fault.tornBytes, bytes.count)
+            if torn > 0 { _ = pwrite(fd, bytes.baseAddress!, torn, off_t(offset)) }
+            throw fault.raise("write", path: path)
+        }
         var done = 0
         while done < bytes.count {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
@@ -91,6 +96,9 @@ final class FileDescriptor: Sendable {
     }
 
     func sync() throws(StorageError) {
+        if let fault = FileFaults.check(.sync, path: path) {
+            throw fault.raise("fdatasync", path: path)
+        }
         guard fdatasync(fd) == 0 else { throw .io(operation: "fdatasync", path: path, errno: errno) }
     }
 
@@ -135,10 +143,16 @@ enum FileSystem {
     }
 
     static func remove(_ path: String) throws(StorageError) {
+        if let fault = FileFaults.check(.remove, path: path) {
+            throw fault.raise("unlink", path: path)
+        }
         if unlink(path) != 0, errno != ENOENT { throw .io(operation: "unlink", path: path, errno: errno) }
     }
 
     static func rename(_ from: String, to: String) throws(StorageError) {
+        if let fault = FileFaults.check(.rename, path: from) {
+            throw fault.raise("rename", path: from)
+        }
         guard Glibc.rename(from, to) == 0 else { throw .io(operation: "rename", path: from, errno: errno) }
     }
 
@@ -150,6 +164,9 @@ enum FileSystem {
 
     /// Makes renames, creations and removals inside `path` durable: fsyncing a file does not persist its name.
     static func syncDirectory(_ path: String) throws(StorageError) {
+        if let fault = FileFaults.check(.syncDirectory, path: path + "/") {
+            throw fault.raise("fsync", path: path)
+        }
         let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(operation: "open", path: path, errno: errno) }
         defer { close(fd) }
