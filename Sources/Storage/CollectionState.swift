@@ -51,6 +51,10 @@ struct CollectionState {
     var counters = CollectionCounters()
     var isClosed = false
     var isMerging = false
+    /// The last flush of the active file failed (a full disk): the next write retries it before appending.
+    var flushFailed = false
+    /// An fsync failed: the collection is read-only until reopened (`CollectionStore.failSync`).
+    var syncFailure: StorageError?
 
     init(keydir: Keydir) {
         self.keydir = keydir
@@ -77,7 +81,11 @@ struct CollectionState {
     /// Writes the active file's buffer to disk (no fsync). Memory mode keeps its buffer.
     mutating func flush() throws(StorageError) {
         guard var current = active, let file = current.file, current.buffer.count > 0 else { return }
-        try file.write(current.buffer.bytes, at: current.flushedSize)
+        do { try file.write(current.buffer.bytes, at: current.flushedSize) } catch {
+            flushFailed = true
+            throw error
+        }
+        flushFailed = false
         current.flushedSize += current.buffer.count
         current.buffer.removeAll()
         active = current

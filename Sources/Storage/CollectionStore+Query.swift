@@ -83,6 +83,12 @@ extension CollectionStore {
     func close() throws(StorageError) {
         try state.withLock { (s: inout CollectionState) throws(StorageError) in
             guard !s.isClosed else { return }
+            // After a failed fsync the active file is left as it is, without a hint: the next open scans it
+            // and its checksums keep what the disk really holds.
+            if s.syncFailure != nil {
+                s.isClosed = true
+                return
+            }
             if let active = s.active, active.size == RecordFormat.fileHeaderSize, path != nil {
                 s.active = nil
                 s.files[active.id] = nil

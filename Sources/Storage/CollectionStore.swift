@@ -85,12 +85,19 @@ final class CollectionStore: Sendable {
         _ s: inout CollectionState, key: [UInt8], hash: UInt64, flags: UInt8, meta: [UInt8], value: [UInt8]
     ) throws(StorageError) -> UInt64 {
         guard !s.isClosed else { throw .closed }
+        if let failure = s.syncFailure { throw .readOnly(collection: name, cause: failure.description) }
         let size = RecordFormat.size(keySize: key.count, metaSize: meta.count, valueSize: value.count)
         if s.active == nil {
             try openActive(&s)
         } else if s.active!.size + size > options.maxFileSize {
             try seal(&s)
             try openActive(&s)
+        }
+        // Flush before appending, not after: when the disk refuses the bytes (ENOSPC), this write fails with
+        // nothing of it in the buffer or the keydir. After a failed flush every write retries it first.
+        let buffered = s.active!.buffer.count
+        if s.active!.file != nil, buffered > 0, s.flushFailed || buffered + size > Self.flushThreshold {
+            try s.flush()
         }
         let timestamp = s.nextTimestamp()
         let offset = s.active!.size
@@ -111,7 +118,6 @@ final class CollectionStore: Sendable {
             s.keydir.upsert(key: k, hash: hash, location: location, collection: nameBytes)
         }
         if let replaced { s.files[replaced.fileID]?.deadBytes += replaced.recordSize }
-        if s.active!.file != nil, s.active!.buffer.count >= Self.flushThreshold { try s.flush() }
         return s.appendedBytes
     }
 
@@ -125,9 +131,15 @@ final class CollectionStore: Sendable {
             header.withUnsafeMutableBytes {
                 RecordFormat.writeFileHeader(magic: RecordFormat.dataMagic, fileID: id, to: $0.baseAddress!)
             }
-            try file.write(header, at: 0)
-            // The file's name must be durable before any record in it is acknowledged as durable.
-            if options.sync != .none { try FileSystem.syncDirectory(path!) }
+            do {
+                try file.write(header, at: 0)
+                // The file's name must be durable before any record in it is acknowledged as durable.
+                if options.sync != .none { try FileSystem.syncDirectory(path!) }
+            } catch {
+                // A full disk must not leave one empty file behind per refused write.
+                try? FileSystem.remove(dataPath(id))
+                throw error
+            }
             let size = RecordFormat.fileHeaderSize
             s.active = ActiveFile(
                 id: id, file: file, buffer: ByteStore(capacity: Self.flushThreshold + 4096),
@@ -149,7 +161,12 @@ final class CollectionStore: Sendable {
     func seal(_ s: inout CollectionState) throws(StorageError) {
         guard let active = s.active else { return }
         try s.flush()
-        if let file = active.file, options.sync != .none { try file.sync() }
+        if let file = active.file, options.sync != .none {
+            do { try file.sync() } catch {
+                failSync(&s, error)
+                throw error
+            }
+        }
         s.files[active.id]?.size = active.size
         s.active = nil
     }
@@ -158,12 +175,26 @@ final class CollectionStore: Sendable {
     func syncNow() throws(StorageError) -> UInt64 {
         let (file, position) = try state.withLock {
             (s: inout CollectionState) throws(StorageError) -> (FileDescriptor?, UInt64) in
+            if let failure = s.syncFailure { throw .readOnly(collection: name, cause: failure.description) }
             try s.flush()
             return (s.active?.file, s.appendedBytes)
         }
-        try file?.sync()
+        do { try file?.sync() } catch {
+            state.withLock { failSync(&$0, error) }
+            throw error
+        }
         _ = durableBytes.max(position, ordering: .releasing)
         return position
+    }
+
+    /// After a failed fsync the kernel may have dropped the dirty pages it covered and a second fsync would
+    /// report success (PostgreSQL's "fsyncgate"): never fsync this collection again, so nothing past the last
+    /// good fsync is acknowledged, and refuse writes until a reopen rebuilds the keydir from the disk.
+    private func failSync(_ s: inout CollectionState, _ error: StorageError) {
+        guard s.syncFailure == nil else { return }
+        s.syncFailure = error
+        logger.critical(
+            "fsync failed: the collection is read-only until the node restarts", metadata: ["error": "\(error)"])
     }
 
     /// The append position a write must wait for to be durable (everything appended so far).

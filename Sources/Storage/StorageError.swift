@@ -10,7 +10,12 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidOptions(String)
     case corruptRecord(collection: String, file: UInt32, offset: Int)
     case unsupportedFormat(path: String, detail: String)
+    /// A file the engine cannot do without fails its checksum; opening anyway could bring dropped data back.
+    case damaged(path: String, detail: String)
     case io(operation: String, path: String, errno: Int32)
+    /// An fsync of the collection failed: what it covered may be lost, so the collection takes no more writes
+    /// until the engine is opened again (from what the disk holds).
+    case readOnly(collection: String, cause: String)
     case closed
 
     public var description: String {
@@ -35,11 +40,23 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
             return "record at offset \(offset) of data file \(file) in collection '\(collection)' fails its checksum"
         case .unsupportedFormat(let path, let detail):
             return "file \(path) is not a dhrt data file this version reads: \(detail)"
+        case .damaged(let path, let detail):
+            return "file \(path) fails its checksum (\(detail)): the data directory is not opened, since going "
+                + "on without it could bring dropped records back; restore the file, or remove it to accept that"
         case .io(let operation, let path, let code):
             return "\(operation) failed for \(path): \(errnoDescription(code)) (errno \(code))"
+        case .readOnly(let collection, let cause):
+            return "collection '\(collection)' is read-only after a failed fsync (\(cause)); writes since the last "
+                + "good fsync may be lost: restart the node to reopen it from what the disk holds"
         case .closed:
             return "the storage engine is closed"
         }
+    }
+
+    /// Whether the disk (or a quota) is full: freeing space lets writes succeed again.
+    public var isOutOfSpace: Bool {
+        guard case .io(_, _, let code) = self else { return false }
+        return code == ENOSPC || code == EDQUOT
     }
 }
 

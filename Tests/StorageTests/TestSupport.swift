@@ -71,13 +71,23 @@ enum FileManagerHelper {
 /// A crash of the writing process, simulated: a copy of the data directory as the files hold it now. Bytes the
 /// engine still buffers are not in it, as they would not survive a kill -9.
 func crashImage(of directory: TemporaryDirectory) throws -> TemporaryDirectory {
+    try crashImage(ofPath: directory.path)
+}
+
+/// `crashImage(of:)` of any data directory (top-level files such as COLLECTION-DROPS included).
+func crashImage(ofPath path: String) throws -> TemporaryDirectory {
     let image = TemporaryDirectory()
     let manager = FileManager.default
-    for collection in try manager.contentsOfDirectory(atPath: directory.path) {
-        let source = directory.path + "/" + collection
-        try manager.createDirectory(atPath: image.path + "/" + collection, withIntermediateDirectories: true)
+    for entry in try manager.contentsOfDirectory(atPath: path) {
+        let source = path + "/" + entry
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue else {
+            writeFile(image.path + "/" + entry, readFile(source))
+            continue
+        }
+        try manager.createDirectory(atPath: image.path + "/" + entry, withIntermediateDirectories: true)
         for name in try manager.contentsOfDirectory(atPath: source) {
-            writeFile(image.path + "/" + collection + "/" + name, readFile(source + "/" + name))
+            writeFile(image.path + "/" + entry + "/" + name, readFile(source + "/" + name))
         }
     }
     return image
