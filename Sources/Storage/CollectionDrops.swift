@@ -34,7 +34,7 @@ enum CollectionDrops {
         guard FileSystem.exists(path) else { return [:] }
         let bytes = try FileDescriptor.open(path, create: false).readAll()
         guard let drops = decode(bytes) else {
-            throw .unsupportedFormat(path: path, detail: "damaged collection drop markers")
+            throw .damaged(path: path, detail: "collection drop markers")
         }
         return drops
     }

@@ -25,7 +25,7 @@ extension CollectionStore {
     func merge(force: Bool) throws(StorageError) -> MergeSummary {
         try writeMissingHints()
         let candidates = state.withLock { s -> [(UInt32, ReadSource, Int)]? in
-            guard !s.isClosed, !s.isMerging else { return nil }
+            guard !s.isClosed, !s.isMerging, s.syncFailure == nil else { return nil }
             let chosen = s.files.filter { id, info in
                 guard id != s.active?.id, info.size > RecordFormat.fileHeaderSize else { return false }
                 let ratio = Double(info.deadBytes) / Double(info.size)
@@ -119,14 +119,24 @@ extension CollectionStore {
             outputSize = output.count
             let outputSource: ReadSource
             if path != nil {
-                let file = try FileDescriptor.open(dataPath(outputID) + ".tmp", create: true)
-                try file.write(output.bytes, at: 0)
-                try file.sync()
-                try FileSystem.rename(dataPath(outputID) + ".tmp", to: dataPath(outputID))
-                // Also makes the rename durable (one directory), before the old file is unlinked below: a
-                // crash must never leave the unlink persisted and the new file's name lost.
-                try FileSystem.writeAtomically(hint.finish(dataFileSize: outputSize), to: hintPath(outputID))
-                outputSource = .file(file)
+                do {
+                    let file = try FileDescriptor.open(dataPath(outputID) + ".tmp", create: true)
+                    try file.write(output.bytes, at: 0)
+                    try file.sync()
+                    try FileSystem.rename(dataPath(outputID) + ".tmp", to: dataPath(outputID))
+                    // Also makes the rename durable (one directory), before the old file is unlinked below: a
+                    // crash must never leave the unlink persisted and the new file's name lost.
+                    try FileSystem.writeAtomically(hint.finish(dataFileSize: outputSize), to: hintPath(outputID))
+                    outputSource = .file(file)
+                } catch {
+                    // The keydir still points at the old file, which is intact: drop the output rather than
+                    // leave duplicates on disk until the next open.
+                    for leftover in [dataPath(outputID), hintPath(outputID)] {
+                        try? FileSystem.remove(leftover + ".tmp")
+                        try? FileSystem.remove(leftover)
+                    }
+                    throw error
+                }
             } else {
                 outputSource = .memory(output)
             }

@@ -48,7 +48,7 @@ enum DropMarkers {
             }
             return drops
         }
-        guard let decoded else { throw .unsupportedFormat(path: path, detail: "damaged partition drop markers") }
+        guard let decoded else { throw .damaged(path: path, detail: "partition drop markers") }
         return decoded
     }
 }
