@@ -131,6 +131,10 @@ struct KVService: Sendable {
                     hinted: run.hinted)
             case .failure(let failure):
                 var error = APIError.unavailable(failure.description)
+                // This node's own store failed (a disk error at fsync): say so rather than blame the replicas.
+                if case .notEnoughReplicas(_, _, _, let failed) = failure, failed[node.config.name] != nil {
+                    error.code = "storage"
+                }
                 error.headers = KVHandlers.headers(acks: Self.acks(of: failure), replicas: replicaNames)
                 throw error
             }
@@ -148,6 +152,9 @@ struct KVService: Sendable {
                     "the key's stored object (every sibling and the causal context) would be \(size) bytes; "
                         + "an object is limited to \(limit) bytes: read the key and write with its "
                         + "X-Dhrt-Context to replace the siblings")
+            case let error as StorageError:
+                node.logger.error("storage failed", metadata: ["error": "\(error)"])
+                throw APIError.storage(error)
             default:
                 node.logger.error("storage failed", metadata: ["error": "\(error)"])
                 throw APIError(.internalServerError, "storage", "\(error)")
