@@ -79,6 +79,9 @@ public struct ReplicaPutReply: WireMessage, Equatable {
 }
 
 /// A client write forwarded to a node of the key's preference list, which coordinates it.
+///
+/// Fields after `writeQuorum` are trailing: a sender that predates them ends the payload there, and a decoder
+/// MUST accept that. `primaryQuorum` nil stands for that older layout.
 public struct CoordinatePut: WireMessage, Equatable {
     public static let type = MessageType.coordinatePut
     public var collection: String
@@ -95,11 +98,14 @@ public struct CoordinatePut: WireMessage, Equatable {
     public var ifNoneMatch: Bool
     /// The write quorum as the client asked for it (`one`, `quorum`, `all` or a number; empty = default).
     public var writeQuorum: String
+    /// `X-Dhrt-PW` as the client asked for it (empty = none); nil: the older layout without trailing fields,
+    /// whose sender cannot read `CoordinatePutReply.hinted`.
+    public var primaryQuorum: String?
 
     /// Creates a forwarded write.
     public init(
         collection: String, key: [UInt8], value: [UInt8]?, contentType: String, context: [UInt8]?,
-        ifMatch: [UInt8]?, ifNoneMatch: Bool, writeQuorum: String
+        ifMatch: [UInt8]?, ifNoneMatch: Bool, writeQuorum: String, primaryQuorum: String? = ""
     ) {
         self.collection = collection
         self.key = key
@@ -109,6 +115,7 @@ public struct CoordinatePut: WireMessage, Equatable {
         self.ifMatch = ifMatch
         self.ifNoneMatch = ifNoneMatch
         self.writeQuorum = writeQuorum
+        self.primaryQuorum = primaryQuorum
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -120,6 +127,7 @@ public struct CoordinatePut: WireMessage, Equatable {
         buffer.writeOptionalField(ifMatch)
         buffer.writeInteger(UInt8(ifNoneMatch ? 1 : 0))
         buffer.writeField(writeQuorum)
+        if let primaryQuorum { buffer.writeField(primaryQuorum) }
     }
 
     public init(from buffer: inout ByteBuffer) throws(MessageDecodingError) {
@@ -131,10 +139,14 @@ public struct CoordinatePut: WireMessage, Equatable {
         ifMatch = try buffer.readOptionalBytesField("if-match")
         ifNoneMatch = try buffer.readBool("if-none-match")
         writeQuorum = try buffer.readStringField("write quorum")
+        primaryQuorum = buffer.readableBytes > 0 ? try buffer.readStringField("primary quorum") : nil
     }
 }
 
 /// The outcome of a forwarded write, as the client will see it.
+///
+/// `hinted` is a trailing field: encoded only when non-empty, and sent only to a sender of the newer
+/// `CoordinatePut` layout (an older decoder refuses trailing bytes).
 public struct CoordinatePutReply: WireMessage, Equatable {
     public static let type = MessageType.coordinatePut
     /// The HTTP status for the client (204, 400, 412, 503, ...).
@@ -148,11 +160,26 @@ public struct CoordinatePutReply: WireMessage, Equatable {
     public var detail: String
     /// On success: the stored version's causal context for the client (base64url), else empty.
     public var context: String
+    /// On success: fallbacks that stored the write as a hint, each with the primary it stands in for
+    /// (`X-Dhrt-Hinted`).
+    public var hinted: [Hinted]
+
+    /// A fallback and the primary it stood in for.
+    public struct Hinted: Sendable, Equatable {
+        public var fallback: String
+        public var owner: String
+
+        /// Creates an entry.
+        public init(fallback: String, owner: String) {
+            self.fallback = fallback
+            self.owner = owner
+        }
+    }
 
     /// Creates a reply.
     public init(
         status: UInt16, acks: UInt8, replicas: [String], errorCode: String = "", detail: String = "",
-        context: String = ""
+        context: String = "", hinted: [Hinted] = []
     ) {
         self.status = status
         self.acks = acks
@@ -160,6 +187,7 @@ public struct CoordinatePutReply: WireMessage, Equatable {
         self.errorCode = errorCode
         self.detail = detail
         self.context = context
+        self.hinted = hinted
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -170,6 +198,12 @@ public struct CoordinatePutReply: WireMessage, Equatable {
         buffer.writeField(errorCode)
         buffer.writeField(detail)
         buffer.writeField(context)
+        guard !hinted.isEmpty else { return }
+        buffer.writeInteger(UInt32(hinted.count))
+        for entry in hinted {
+            buffer.writeField(entry.fallback)
+            buffer.writeField(entry.owner)
+        }
     }
 
     public init(from buffer: inout ByteBuffer) throws(MessageDecodingError) {
@@ -181,5 +215,14 @@ public struct CoordinatePutReply: WireMessage, Equatable {
         errorCode = try buffer.readStringField("error code")
         detail = try buffer.readStringField("detail")
         context = try buffer.readStringField("context")
+        hinted = []
+        guard buffer.readableBytes > 0 else { return }
+        let hintedCount = try buffer.readCount("hinted count")
+        for _ in 0..<hintedCount {
+            hinted.append(
+                Hinted(
+                    fallback: try buffer.readStringField("hinted fallback"),
+                    owner: try buffer.readStringField("hinted owner")))
+        }
     }
 }

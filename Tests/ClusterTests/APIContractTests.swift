@@ -146,6 +146,11 @@ struct APIContractTests {
                 .POST, "\(cluster[0].httpURL)/v1/kv/errors/_batch", text: #"[{"op":"put","key":"k","value":"v"}]"#,
                 headers: [(header, value), ("X-Dhrt-Consistency", "bogus")])
             #expect(batch.status == 400, "a batch validates the overridden header too: \(batch.text)")
+            let primaries = try await HTTP.send(
+                .POST, "\(cluster[0].httpURL)/v1/kv/errors/_batch", text: #"[{"op":"put","key":"k","value":"v"}]"#,
+                headers: [("X-Dhrt-PW", "bogus")])
+            #expect(primaries.status == 400, "a batch validates X-Dhrt-PW: \(primaries.text)")
+            #expect((primaries.object["detail"] as? String)?.contains("X-Dhrt-PW") == true)
         }
     }
 

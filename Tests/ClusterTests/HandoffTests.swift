@@ -61,6 +61,67 @@ import Testing
         clock.mark("verified \(owned.count) keys with R=1 on \(down.name) alone")
     }
 
+    /// A write through a node outside the key's preference list (forwarded to a replica) answers as a direct one:
+    /// `X-Dhrt-PW` applies, `X-Dhrt-Hinted` names the fallback, headers and errors are the same.
+    @Test func aForwardedWriteAnswersAsADirectOne_primariesOnlyAndHintsIncluded() async throws {
+        let cluster = try await LocalCluster.start(size: 4)
+        defer { cluster.stop() }
+        let down = cluster[3]
+        down.kill()
+        let entry = cluster[0]
+        let others = Array(cluster.nodes.prefix(3))
+        // Judged down everywhere, so that PW=all is refused before anything is stored, on every coordinator.
+        _ = try await Handoff.waitUntilSeen(down.name, as: "down", by: others)
+        var checked = 0
+        for index in 0..<64 where checked < 3 {
+            let path = "/v1/kv/forwarded/f\(index)"
+            let all = try await HTTP.send(.PUT, entry.httpURL + path, text: "all", headers: [("X-Dhrt-W", "all")])
+            let replicas = all.headers.first(name: "X-Dhrt-Replicas")?.split(separator: ",").map(String.init) ?? []
+            // With four nodes and N=3, a key the entry node holds no replica of has `down` as one, and the entry
+            // node is its only fallback.
+            guard !replicas.contains(entry.name) else { continue }
+            checked += 1
+            #expect(replicas.contains(down.name), "\(replicas)")
+            #expect(all.status == 204, "\(all.text)")
+            #expect(all.headers.first(name: "X-Dhrt-Hinted") == "\(entry.name);owner=\(down.name)")
+            #expect(all.headers.first(name: "X-Dhrt-Acks") == "3")
+            #expect(!(all.headers.first(name: "X-Dhrt-Context") ?? "").isEmpty)
+            let direct = others.first { $0.name != entry.name && replicas.contains($0.name) }!
+            let allDirect = try await HTTP.send(
+                .PUT, direct.httpURL + path, text: "all", headers: [("X-Dhrt-W", "all")])
+            #expect(allDirect.status == 204)
+            #expect(allDirect.headers.first(name: "X-Dhrt-Hinted") == all.headers.first(name: "X-Dhrt-Hinted"))
+
+            // PW=all needs the down primary itself: 503, with the same error and headers either way.
+            let pw = try await HTTP.send(.PUT, entry.httpURL + path, text: "pw", headers: [("X-Dhrt-PW", "all")])
+            let pwDirect = try await HTTP.send(
+                .PUT, direct.httpURL + path, text: "pw", headers: [("X-Dhrt-PW", "all")])
+            #expect(pw.status == 503, "\(pw.text)")
+            #expect(pw.status == pwDirect.status)
+            #expect(pw.object["error"] as? String == "unavailable")
+            #expect(pw.object["detail"] as? String == pwDirect.object["detail"] as? String)
+            for header in ["X-Dhrt-Acks", "X-Dhrt-Replicas", "X-Dhrt-Hinted"] {
+                #expect(pw.headers.first(name: header) == pwDirect.headers.first(name: header), "\(header)")
+            }
+            #expect(pw.headers.first(name: "X-Dhrt-Replicas") == replicas.joined(separator: ","))
+
+            // A bad PW is a 400 before anything is forwarded.
+            let bad = try await HTTP.send(.PUT, entry.httpURL + path, text: "x", headers: [("X-Dhrt-PW", "9")])
+            #expect(bad.status == 400, "\(bad.text)")
+            #expect(bad.object["error"] as? String == "bad_consistency")
+
+            // A refused precondition carries no quorum headers, forwarded or not.
+            let create = try await HTTP.send(
+                .PUT, entry.httpURL + path, text: "again", headers: [("If-None-Match", "*")])
+            let createDirect = try await HTTP.send(
+                .PUT, direct.httpURL + path, text: "again", headers: [("If-None-Match", "*")])
+            #expect(create.status == 412, "\(create.text)")
+            #expect(createDirect.status == 412)
+            #expect(create.headers.first(name: "X-Dhrt-Acks") == createDirect.headers.first(name: "X-Dhrt-Acks"))
+        }
+        #expect(checked == 3, "only \(checked) of 64 keys have no replica on \(entry.name)")
+    }
+
     @Test func aHintHolderKilledMidReplay_resumes_andLosesAndDuplicatesNothing() async throws {
         // A slow replay (20 hints a second per owner), so that the holders are caught in the middle.
         let cluster = try await LocalCluster.start(size: 4, extra: ["--hint-replay-rate", "20"])
@@ -160,11 +221,19 @@ enum Handoff {
 
     /// Waits until every node's detector sees `name` up; returns when that happened.
     static func waitUntilSeenUp(_ name: String, by nodes: [NodeProcess]) async throws -> ContinuousClock.Instant {
-        try await poll(.seconds(60), "\(name) seen up") { () async throws -> Bool? in
+        try await waitUntilSeen(name, as: "up", by: nodes)
+    }
+
+    /// Waits until every node's detector judges `name` as `liveness`; returns when that happened.
+    static func waitUntilSeen(_ name: String, as liveness: String, by nodes: [NodeProcess]) async throws
+        -> ContinuousClock.Instant
+    {
+        try await poll(.seconds(60), "\(name) seen \(liveness)") { () async throws -> Bool? in
             for node in nodes {
                 let reply = try await HTTP.send(.GET, "\(node.httpURL)/v1/status", timeout: .seconds(10))
                 let members = reply.object["members"] as? [[String: Any]] ?? []
-                guard members.contains(where: { $0["name"] as? String == name && $0["liveness"] as? String == "up" })
+                guard
+                    members.contains(where: { $0["name"] as? String == name && $0["liveness"] as? String == liveness })
                 else { return nil }
             }
             return true

@@ -28,23 +28,63 @@ import Wire
                 ifNoneMatch: false, writeQuorum: ""))
         try roundTrip(CoordinatePutReply(status: 503, acks: 1, replicas: ["n1", "n2"], errorCode: "x", detail: "y"))
         try roundTrip(CoordinatePutReply(status: 204, acks: 2, replicas: ["n1"], context: "AgECbjEB"))
+        try roundTrip(
+            CoordinatePut(
+                collection: "c", key: [1], value: [5], contentType: "", context: nil, ifMatch: nil,
+                ifNoneMatch: false, writeQuorum: "all", primaryQuorum: "quorum"))
+        try roundTrip(
+            CoordinatePut(
+                collection: "c", key: [1], value: [5], contentType: "", context: nil, ifMatch: nil,
+                ifNoneMatch: false, writeQuorum: "all", primaryQuorum: nil))
+        try roundTrip(
+            CoordinatePutReply(
+                status: 204, acks: 3, replicas: ["n1", "n2", "n3"], context: "AgECbjEB",
+                hinted: [.init(fallback: "n4", owner: "n3"), .init(fallback: "n5", owner: "n2")]))
         try roundTrip(ListKeys(collection: "c", after: [1, 2], limit: 10))
         try roundTrip(ListKeysReply(keys: [[1], [2, 3], []]))
         try roundTrip(DropCollection(collection: "c"))
         try roundTrip(DropCollectionReply())
     }
 
-    @Test func truncatedPayloadsAreRejectedAtEveryLength() {
-        let encoded = Array(
-            CoordinatePut(
-                collection: "coll", key: [1, 2], value: [3], contentType: "t", context: [4], ifMatch: [5],
-                ifNoneMatch: false, writeQuorum: "one"
-            ).encoded().readableBytesView)
-        for length in 0..<encoded.count {
+    @Test func truncatedPayloadsAreRejectedAtEveryLength() throws {
+        let message = CoordinatePut(
+            collection: "coll", key: [1, 2], value: [3], contentType: "t", context: [4], ifMatch: [5],
+            ifNoneMatch: false, writeQuorum: "one", primaryQuorum: "all")
+        let encoded = Array(message.encoded().readableBytesView)
+        // Ending right after W is the first layout, without the trailing PW.
+        let firstLayout = encoded.count - 2 - 3
+        for length in 0..<encoded.count where length != firstLayout {
             #expect(throws: MessageDecodingError.self) {
                 try CoordinatePut.decode(ByteBuffer(bytes: encoded.prefix(length)))
             }
         }
+        var older = message
+        older.primaryQuorum = nil
+        #expect(try CoordinatePut.decode(ByteBuffer(bytes: encoded.prefix(firstLayout))) == older)
+    }
+
+    /// A peer of the first layout sends and reads payloads that end where the trailing fields begin.
+    @Test func theFirstCoordinatePutLayoutStillDecodes_andItsReplyHasNoTrailingFields() throws {
+        let older = CoordinatePut(
+            collection: "c", key: [1], value: nil, contentType: "", context: nil, ifMatch: nil, ifNoneMatch: false,
+            writeQuorum: "")
+        var legacy = ByteBuffer()
+        legacy.writeInteger(UInt16(1))
+        legacy.writeString("c")
+        legacy.writeInteger(UInt32(1))
+        legacy.writeInteger(UInt8(1))
+        legacy.writeBytes([0, 0, 0, 0, 0, 0])  // no value, empty content type, no context, no If-Match, no INM
+        legacy.writeInteger(UInt16(0))  // W: the default, and the payload ends
+        var decoded = try CoordinatePut.decode(legacy)
+        #expect(decoded.primaryQuorum == nil)
+        decoded.primaryQuorum = ""
+        #expect(decoded == older)
+        let reply = CoordinatePutReply(status: 204, acks: 1, replicas: ["n1"])
+        let bytes = reply.encoded().readableBytes
+        var hinted = reply
+        hinted.hinted = [.init(fallback: "n4", owner: "n3")]
+        #expect(hinted.encoded().readableBytes > bytes)
+        #expect(try CoordinatePutReply.decode(reply.encoded()).hinted.isEmpty)
     }
 
     @Test func trailingBytesAndLyingLengthsAreRejected() {

@@ -1,4 +1,5 @@
 import Coordinator
+import HTTPTypes
 import Logging
 import NIOCore
 import NIOPosix
@@ -158,21 +159,34 @@ struct InterNodeHandler: Sendable {
     }
 
     private func coordinatePut(_ request: CoordinatePut) async -> Frame {
+        let primaryQuorum = request.primaryQuorum ?? ""
         let write = WriteRequest(
             collection: request.collection, key: request.key,
             content: request.value.map { Content(value: $0, contentType: request.contentType) },
             context: request.context.map { String(decoding: $0, as: UTF8.self) },
             ifMatch: request.ifMatch.map { String(decoding: $0, as: UTF8.self) }, ifNoneMatch: request.ifNoneMatch,
-            writeQuorum: request.writeQuorum.isEmpty ? nil : (header: "X-Dhrt-W", value: request.writeQuorum))
+            writeQuorum: request.writeQuorum.isEmpty ? nil : (header: "X-Dhrt-W", value: request.writeQuorum),
+            primaryQuorum: primaryQuorum.isEmpty ? nil : primaryQuorum)
         do {
             let outcome = try await node.kv.coordinateLocally(write)
+            // A sender of the older layout cannot decode the trailing `hinted`.
+            let hinted =
+                request.primaryQuorum == nil
+                ? []
+                : outcome.hinted.map {
+                    CoordinatePutReply.Hinted(fallback: $0.fallback, owner: $0.owner)
+                }
             return .reply(
                 CoordinatePutReply(
-                    status: 204, acks: UInt8(outcome.acks), replicas: outcome.replicas, context: outcome.context))
+                    status: 204, acks: UInt8(outcome.acks), replicas: outcome.replicas, context: outcome.context,
+                    hinted: hinted))
         } catch {
+            // A failed quorum says how far it got, as the direct answer's headers do.
+            let acks = error.headers[.dhrtAcks].flatMap { UInt8($0) } ?? 0
+            let replicas = error.headers[.dhrtReplicas].map { $0.split(separator: ",").map(String.init) } ?? []
             return .reply(
                 CoordinatePutReply(
-                    status: UInt16(error.status.code), acks: 0, replicas: [], errorCode: error.code,
+                    status: UInt16(error.status.code), acks: acks, replicas: replicas, errorCode: error.code,
                     detail: error.detail))
         }
     }

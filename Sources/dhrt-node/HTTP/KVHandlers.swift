@@ -57,7 +57,9 @@ struct KVHandlers {
     func batch(collection: String, request: Request) async throws -> Response {
         // A bad request-level header fails the request, not each item.
         let overridden = request.headers.overriddenConsistency(by: .dhrtW).map { ("X-Dhrt-Consistency", $0) }
-        for quorum in [request.headers.writeQuorum, overridden].compactMap({ $0 }) {
+        let primaries = request.headers[.dhrtPW]
+        let levels = [request.headers.writeQuorum, overridden, primaries.map { ("X-Dhrt-PW", $0) }]
+        for quorum in levels.compactMap({ $0 }) {
             do {
                 _ = try ConsistencyLevel.parse(quorum.1, header: quorum.0, n: node.config.replicas)
             } catch {
@@ -81,8 +83,9 @@ struct KVHandlers {
         var json = JSONWriter()
         var results: [(key: String, outcome: Result<WriteOutcome, APIError>)] = []
         for item in items {
-            results.append(
-                (item.key, await run(item, collection: collection, writeQuorum: request.headers.writeQuorum)))
+            let outcome = await run(
+                item, collection: collection, writeQuorum: request.headers.writeQuorum, primaryQuorum: primaries)
+            results.append((item.key, outcome))
         }
         json.object { json in
             json.key("results")
@@ -107,7 +110,7 @@ struct KVHandlers {
     }
 
     private func run(
-        _ item: BatchItem, collection: String, writeQuorum: (header: String, value: String)?
+        _ item: BatchItem, collection: String, writeQuorum: (header: String, value: String)?, primaryQuorum: String?
     ) async -> Result<WriteOutcome, APIError> {
         do throws(APIError) {
             let content: Content?
@@ -131,7 +134,7 @@ struct KVHandlers {
             }
             let request = WriteRequest(
                 collection: collection, key: Array(item.key.utf8), content: content, context: item.context,
-                ifMatch: nil, ifNoneMatch: false, writeQuorum: writeQuorum)
+                ifMatch: nil, ifNoneMatch: false, writeQuorum: writeQuorum, primaryQuorum: primaryQuorum)
             return .success(try await node.kv.write(request))
         } catch {
             return .failure(error)

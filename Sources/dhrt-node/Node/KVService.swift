@@ -10,7 +10,7 @@ import Wire
 struct KVService: Sendable {
     let node: Node
 
-    private var timeout: Duration { node.config.requestTimeout }
+    var timeout: Duration { node.config.requestTimeout }
 
     // MARK: - Reads
 
@@ -75,6 +75,8 @@ struct KVService: Sendable {
             throw .unavailable(
                 "write needs \(need) replicas (X-Dhrt-W) but the cluster holds only \(replicas.count) of the key")
         }
+        // Validated here too, so that a forwarded write refuses a bad header as a direct one does.
+        _ = try primaries(request, available: replicas.count)
         if replicas.contains(node.config.name) {
             return try startCoordinating(request, snapshot: snapshot, replicas: replicas, w: need)
         }
@@ -168,23 +170,24 @@ struct KVService: Sendable {
         throws(APIError) -> WriteRun.Sloppy
     {
         var sloppy = WriteRun.Sloppy()
-        if let text = request.primaryQuorum {
-            do {
-                let level = try ConsistencyLevel.parse(text, header: "X-Dhrt-PW", n: node.config.replicas)
-                sloppy.pw = level.required(
-                    n: node.config.replicas,
-                    available: snapshot.replicas(
-                        collection: request.collection, key: request.key
-                    ).count)
-            } catch {
-                throw .badRequest("bad_consistency", error.description)
-            }
-        }
+        sloppy.pw = try primaries(
+            request, available: snapshot.replicas(collection: request.collection, key: request.key).count)
         let fallbacks = snapshot.fallbacks(collection: request.collection, key: request.key)
         guard !fallbacks.isEmpty else { return sloppy }
         sloppy.down = node.cluster.down
         sloppy.fallbacks = fallbacks.filter { !replicas.contains($0) }
         return sloppy
+    }
+
+    /// The primaries `X-Dhrt-PW` asks for (0 without the header), or a 400.
+    private func primaries(_ request: WriteRequest, available: Int) throws(APIError) -> Int {
+        guard let text = request.primaryQuorum else { return 0 }
+        do {
+            let level = try ConsistencyLevel.parse(text, header: "X-Dhrt-PW", n: node.config.replicas)
+            return level.required(n: node.config.replicas, available: available)
+        } catch {
+            throw .badRequest("bad_consistency", error.description)
+        }
     }
 
     /// Waits for a future of the request path, keeping its `APIError`.
@@ -238,66 +241,6 @@ struct KVService: Sendable {
                 ifMatch: request.ifMatch, ifNoneMatch: request.ifNoneMatch ? "*" : nil)
         } catch {
             throw .badRequest("bad_precondition", error.description)
-        }
-    }
-
-    private func forward(_ request: WriteRequest, to replicas: [String]) async throws(APIError) -> WriteOutcome {
-        let message = CoordinatePut(
-            collection: request.collection, key: request.key, value: request.content?.value,
-            contentType: request.content?.contentType ?? "", context: request.context.map { Array($0.utf8) },
-            ifMatch: request.ifMatch.map { Array($0.utf8) }, ifNoneMatch: request.ifNoneMatch,
-            writeQuorum: request.writeQuorum?.value ?? "")
-        var failures: [String] = []
-        // The first reachable replica coordinates. Only a write that certainly never reached a replica moves on
-        // to the next: after a timeout or a lost connection it may be applied there, and running it again on
-        // another coordinator would store it twice (duplicate siblings, or a second `If-None-Match: *` create).
-        for name in replicas {
-            do {
-                // The coordinator answers within its own request timeout; waiting longer keeps a late answer known.
-                let reply = try await call(message, to: name, expecting: CoordinatePutReply.self, timeout: timeout * 2)
-                guard reply.status == 204 else {
-                    var error = APIError(
-                        HTTPResponse.Status(code: Int(reply.status)),
-                        reply.errorCode.isEmpty ? "failed" : reply.errorCode, reply.detail)
-                    error.headers = KVHandlers.headers(acks: Int(reply.acks), replicas: reply.replicas)
-                    throw error
-                }
-                return WriteOutcome(acks: Int(reply.acks), replicas: reply.replicas, context: reply.context)
-            } catch let error as APIError {
-                throw error
-            } catch {
-                guard Self.certainlyNotDelivered(error) else {
-                    var answer = APIError(
-                        .gatewayTimeout, "indeterminate",
-                        "the write was handed to \(name) to coordinate and its outcome is unknown (\(error)): it "
-                            + "may or may not have been stored; read the key before writing again")
-                    answer.headers = KVHandlers.headers(acks: 0, replicas: replicas)
-                    throw answer
-                }
-                failures.append("\(name): \(error)")
-            }
-        }
-        throw APIError.unavailable(
-            "no replica of the key could coordinate the write (\(failures.joined(separator: "; ")))")
-    }
-
-    /// Whether a failed call never reached the peer (nothing was sent, or the peer refused the message unread).
-    private static func certainlyNotDelivered(_ error: any Error) -> Bool {
-        switch error {
-        case PeerError.transport(let cause):
-            switch cause {
-            case WireError.unreachable, WireError.overloaded, WireError.payloadTooLarge, WireError.invalidAddress:
-                return true
-            case is UnknownMember:
-                return true
-            default:
-                return false
-            }
-        case PeerError.remote(let reply):
-            // An error frame, not a CoordinatePutReply: the peer could not decode the request.
-            return reply.code == "bad_message" || reply.code == "unknown_type"
-        default:
-            return false
         }
     }
 
