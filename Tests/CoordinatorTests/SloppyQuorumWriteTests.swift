@@ -214,4 +214,15 @@ import Testing
         run.apply(.ack("n3"))
         #expect(run.write.isFinished)
     }
+
+    @Test func aFailureAfterTheDeadlineAsksNoFallback() {
+        var run = started(w: 3, pw: 0)
+        run.apply(.ack("n2"))
+        run.apply(.timeout)
+        #expect(run.replies == [.failure(.timedOut(required: 3, acked: ["n1", "n2"]))])
+        // The replica call's own timeout, reported after the machine's deadline, changes nothing.
+        run.take(run.write.onFailure(from: "n3", reason: "timeout"))
+        #expect(run.owners.isEmpty)
+        #expect(run.replies.count == 1)
+    }
 }

@@ -222,7 +222,8 @@ public struct QuorumWrite: Sendable {
 
     /// Sends the owner's place to the next free fallback, if any.
     private mutating func standIn(for owner: String) -> [Action] {
-        guard let object, !freeFallbacks.isEmpty else { return [] }
+        // Past the deadline the write has been answered for; a late failure asks nobody new.
+        guard let object, !freeFallbacks.isEmpty, !hasTimedOut else { return [] }
         let fallback = freeFallbacks.removeFirst()
         standIns.append((fallback, owner))
         return [.sendHint(to: fallback, owner: owner, object: object)]

@@ -59,3 +59,11 @@ protocol CoordinatedMachine: Sendable {
 
 extension QuorumRead: CoordinatedMachine {}
 extension QuorumWrite: CoordinatedMachine {}
+
+/// Replica calls of a coordinated request.
+enum ReplicaCall {
+    /// How much longer than the request a replica call may take. The request's deadline is then the machine's
+    /// `onTimeout` (a `timedOut` failure), never a transport timeout racing it on another event loop and
+    /// reported as a replica failure.
+    static let grace = TimeAmount.milliseconds(250)
+}

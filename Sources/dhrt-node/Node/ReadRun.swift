@@ -101,7 +101,9 @@ final class ReadRun: Sendable {
         let sent = DispatchTime.now().uptimeNanoseconds
         let node = self.node
         let request = ReplicaGet(collection: collection, key: key).encoded()
-        client.submit(type: ReplicaGet.type.rawValue, payload: request, deadline: deadline).whenComplete { result in
+        let callDeadline = deadline + ReplicaCall.grace
+        client.submit(type: ReplicaGet.type.rawValue, payload: request, deadline: callDeadline).whenComplete {
+            result in
             let reply: QuorumRead.Reply
             switch Peers.decode(result, as: ReplicaGetReply.self) {
             case .success(let answer):

@@ -18,6 +18,8 @@ final class WriteRun: Sendable {
     private let change: Change
     private let loop: any EventLoop
     private let deadline: NIODeadline
+    /// Replica calls end after the machine's deadline (`ReplicaCall.grace`).
+    private let callDeadline: NIODeadline
     private let result: EventLoopPromise<QuorumWrite.Outcome>
 
     private let cell: MachineCell<QuorumWrite>
@@ -41,6 +43,7 @@ final class WriteRun: Sendable {
         self.change = change
         loop = node.executors.currentOrAnyLoop
         deadline = .now() + TimeAmount(node.config.requestTimeout)
+        callDeadline = deadline + ReplicaCall.grace
         result = loop.makePromise(of: QuorumWrite.Outcome.self)
         // Silent primaries get a fallback halfway to the deadline, so that the fallback still has time to answer.
         let handoff = sloppy.fallbacks.isEmpty ? nil : (NIODeadline.now() + TimeAmount(node.config.requestTimeout / 2))
@@ -123,7 +126,7 @@ final class WriteRun: Sendable {
                 continue
             }
             let node = self.node
-            client.submit(type: ReplicaPut.type.rawValue, payload: payload, deadline: deadline).whenComplete {
+            client.submit(type: ReplicaPut.type.rawValue, payload: payload, deadline: callDeadline).whenComplete {
                 result in
                 switch Peers.decode(result, as: ReplicaPutReply.self) {
                 case .success:
@@ -147,7 +150,7 @@ final class WriteRun: Sendable {
             return
         }
         let node = self.node
-        client.submit(type: HintPut.type.rawValue, payload: payload, deadline: deadline).whenComplete { result in
+        client.submit(type: HintPut.type.rawValue, payload: payload, deadline: callDeadline).whenComplete { result in
             switch Peers.decode(result, as: HintPutReply.self) {
             case .success:
                 self.apply { $0.onAck(from: fallback) }

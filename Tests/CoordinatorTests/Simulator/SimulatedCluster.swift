@@ -51,6 +51,10 @@ struct SimulatedCluster {
     var maxLiveSiblings = 0
     /// Client requests (reads and writes) that failed: what the faults injected actually cost.
     var failedRequests = 0
+    /// Of those, the ones the machine failed at its deadline (`onTimeout`) and the ones it failed because
+    /// replicas answered with errors (`onFailure` / `onReply(.failure)`), as the node drives the same events.
+    var failedByDeadline = 0
+    var failedByErrors = 0
 
     init(
         seed: UInt64,
@@ -96,6 +100,7 @@ struct SimulatedCluster {
     /// so that read repair brings every replica to the merged version.
     mutating func healAndRepairEverything() {
         network.dropRate = 0
+        network.errorRate = 0
         network.isolations = 0
         run()
         network.isolated = []
@@ -200,8 +205,9 @@ struct SimulatedCluster {
                     ackedWrites.append(
                         AckedWrite(key: entry.key, dot: newDot(of: object, by: node), ackedAt: agenda.now)
                     )
-                } else {
+                } else if case .failure(let failure) = outcome {
                     failedRequests += 1
+                    if case .timedOut = failure { failedByDeadline += 1 } else { failedByErrors += 1 }
                 }
                 clientDone(entry.client)
             }
@@ -228,7 +234,10 @@ struct SimulatedCluster {
                 for target in targets { send(.repair(key: entry.key, object: object), from: node, to: target) }
             case .reply(let outcome):
                 repliesPerRequest[id, default: 0] += 1
-                if case .failure = outcome { failedRequests += 1 }
+                if case .failure(let failure) = outcome {
+                    failedRequests += 1
+                    if case .timedOut = failure { failedByDeadline += 1 } else { failedByErrors += 1 }
+                }
                 guard let client = entry.client else { continue }
                 if case .success(let result) = outcome {
                     completedReads.append(CompletedRead(key: entry.key, startedAt: entry.startedAt, result: result))
@@ -290,6 +299,10 @@ struct SimulatedCluster {
     mutating func deliver(_ message: SimMessage, from: String, to node: String) {
         switch message {
         case .replicate(let id, let key, let object):
+            if refuses(from: from, at: node) {
+                send(.replicateFailed(requestID: id, reason: "overloaded"), from: node, to: from)
+                return
+            }
             if let merged = ReplicaStore.merge(stored: nodes[node]!.store[key] ?? VersionedObject(), incoming: object) {
                 store(merged, key: key, at: node)
             }
@@ -297,7 +310,14 @@ struct SimulatedCluster {
         case .replicateAck(let id):
             guard let actions = nodes[node]!.writes[id]?.machine.onAck(from: from) else { return }
             perform(actions, write: id, at: node)
+        case .replicateFailed(let id, let reason):
+            guard let actions = nodes[node]!.writes[id]?.machine.onFailure(from: from, reason: reason) else { return }
+            perform(actions, write: id, at: node)
         case .fetch(let id, let key):
+            if refuses(from: from, at: node) {
+                send(.fetchReply(requestID: id, reply: .failure("overloaded")), from: node, to: from)
+                return
+            }
             let reply: QuorumRead.Reply = nodes[node]!.store[key].map { .object($0) } ?? .notFound
             send(.fetchReply(requestID: id, reply: reply), from: node, to: from)
         case .fetchReply(let id, let reply):
@@ -308,5 +328,10 @@ struct SimulatedCluster {
                 store(merged, key: key, at: node)
             }
         }
+    }
+
+    /// Whether the replica answers a peer's request with an error reply (never its own coordinator's).
+    mutating func refuses(from sender: String, at node: String) -> Bool {
+        sender != node && network.errorRate > 0 && Double.random(in: 0..<1, using: &random) < network.errorRate
     }
 }

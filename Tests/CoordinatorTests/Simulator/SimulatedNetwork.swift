@@ -4,6 +4,8 @@
 enum SimMessage {
     case replicate(requestID: UInt64, key: String, object: VersionedObject)
     case replicateAck(requestID: UInt64)
+    /// The replica answered the replicate with an error frame (overloaded, a storage failure).
+    case replicateFailed(requestID: UInt64, reason: String)
     case fetch(requestID: UInt64, key: String)
     case fetchReply(requestID: UInt64, reply: QuorumRead.Reply)
     case repair(key: String, object: VersionedObject)
@@ -30,6 +32,9 @@ struct NetworkConditions {
     var isolated: Set<String> = []
     /// How many isolation windows (100-400 ticks each) to scatter over the first 1500 ticks.
     var isolations = 0
+    /// Probability that a replica answers a peer's replicate or fetch with an error reply instead of serving it
+    /// (the node's `overloaded` or storage error frames): requests then fail by replies, not by their deadline.
+    var errorRate: Double = 0
 }
 
 /// A virtual clock and an agenda of events ordered by (time, insertion order), so runs replay exactly.

@@ -61,6 +61,35 @@ import Testing
         )
         cluster.run()
         #expect(cluster.failedRequests > 0, "a lossy network should fail some requests")
+        // Lost messages are never answered: only the machines' deadlines fail requests.
+        #expect(cluster.failedByDeadline == cluster.failedRequests)
+        checkCommonInvariants(cluster)
+        checkNoAcknowledgedWriteLost(cluster)
+        cluster.healAndRepairEverything()
+        checkConverged(cluster)
+    }
+
+    @Test(arguments: seeds)
+    func replicasAnsweringErrorsFailRequestsBeforeTheirDeadline_andNeverLoseAcknowledgedWrites(seed: UInt64) {
+        // Nothing is lost and every round trip is far shorter than the deadline: only error replies, fed to the
+        // machines as the node feeds them (`onFailure`, `onReply(.failure)`), can fail a request.
+        var cluster = SimulatedCluster(seed: seed, network: NetworkConditions(delay: 1...20, errorRate: 0.3))
+        cluster.run()
+        #expect(cluster.failedByErrors > 0, "error replies should fail some requests")
+        #expect(cluster.failedByDeadline == 0, "no request should wait for its deadline")
+        checkCommonInvariants(cluster)
+        checkNoAcknowledgedWriteLost(cluster)
+        cluster.healAndRepairEverything()
+        checkConverged(cluster)
+    }
+
+    @Test(arguments: seeds)
+    func errorRepliesAndLostMessagesTogether_failBothWays_andNeverLoseAcknowledgedWrites(seed: UInt64) {
+        var cluster = SimulatedCluster(
+            seed: seed, operationsPerClient: 40,
+            network: NetworkConditions(dropRate: 0.05, delay: 1...40, isolations: 2, errorRate: 0.1))
+        cluster.run()
+        #expect(cluster.failedByErrors + cluster.failedByDeadline == cluster.failedRequests)
         checkCommonInvariants(cluster)
         checkNoAcknowledgedWriteLost(cluster)
         cluster.healAndRepairEverything()
