@@ -14,14 +14,16 @@ struct FullDiskTests {
 
     static func isOutOfSpace(_ error: any Error) -> Bool { (error as? StorageError)?.isOutOfSpace == true }
 
-    @Test(arguments: [SyncPolicy.group, .always])
+    /// With 256 KiB of filler the disk fills exactly as a new data file starts (its header is refused); with
+    /// 200 KiB, in the middle of one (a short write, then ENOSPC).
+    @Test(arguments: [SyncPolicy.group, .always], [256 << 10, 200 << 10])
     func fullDisk_refusesWritesWithENOSPC_losesNoAcknowledgedWrite_andRecoversOnceSpaceIsFreed(
-        sync: SyncPolicy
+        sync: SyncPolicy, filled: Int
     ) async throws {
         let disk = try #require(SmallFileSystem(bytes: 1 << 20), "mounting a tmpfs failed")
         defer { disk.remove() }
         let filler = disk.path + "/filler"
-        writeFile(filler, [UInt8](repeating: 7, count: 256 << 10))
+        writeFile(filler, [UInt8](repeating: 7, count: filled))
         let data = disk.path + "/data"
         let engine = try await StorageEngine.open(Self.options(data, sync: sync))
         var acknowledged: [Int] = []
@@ -50,6 +52,13 @@ struct FullDiskTests {
         for i in acknowledged {
             #expect(try engine.getNow(collection: "c", key: Self.key(i))?.value == Self.value(i))
         }
+        // A refused write was not stored: not visible now, not written once space is back.
+        for j in 0..<5 { #expect(try engine.getNow(collection: "c", key: bytes("late-\(j)")) == nil) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: data + "/c")
+        let empty = try files.filter {
+            (try FileManager.default.attributesOfItem(atPath: data + "/c/" + $0)[.size] as? Int) == 0
+        }
+        #expect(empty.isEmpty, "refused writes left empty files: \(empty)")
 
         // A crash while full: what the disk holds reopens cleanly with every acknowledged write.
         let image = try crashImage(ofPath: data)
@@ -70,6 +79,7 @@ struct FullDiskTests {
             #expect(try reopened.getNow(collection: "c", key: Self.key(i))?.value == Self.value(i))
         }
         #expect(try reopened.getNow(collection: "c", key: bytes("after"))?.value == Self.value(0))
+        for j in 0..<5 { #expect(try reopened.getNow(collection: "c", key: bytes("late-\(j)")) == nil) }
         #expect(reopened.stats().corruptRecordsSkipped == 0)
         try await reopened.close()
     }
