@@ -91,11 +91,11 @@ import Testing
             }
             finished = FileFaults.pending(under: directory.path) > 0
             FileFaults.clear(under: directory.path)
+            defer { for image in captured.all { image.remove() } }
             for image in captured.all {
                 let crashed = try await StorageEngine.open(options(image, maxFileSize: 16 << 10))
                 try await Self.check(crashed, model, "crash at step \(step)")
                 try await crashed.close()
-                image.remove()
             }
             #expect(finished || captured.all.count == 1, "step \(step) took no crash image")
             // The engine that saw the failure goes on: it serves, merges and reopens with the same keys.
