@@ -3,7 +3,7 @@ import Storage
 import Testing
 
 /// The engine on a tmpfs of 1 MiB, written until the disk is full.
-@Suite(.enabled(if: SmallFileSystem.isAvailable, "mounting a tmpfs needs root (CAP_SYS_ADMIN)"))
+@Suite(.serialized, .enabled(if: SmallFileSystem.isAvailable, "mounting a tmpfs needs root (CAP_SYS_ADMIN)"))
 struct FullDiskTests {
     static func value(_ i: Int) -> [UInt8] { [UInt8](repeating: UInt8(i % 251), count: 1000) }
     static func key(_ i: Int) -> [UInt8] { bytes("key-\(i)") }

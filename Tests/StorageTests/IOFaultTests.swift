@@ -8,7 +8,7 @@ import Testing
 #endif
 
 /// I/O errors injected into the file layer (`FileFaults`): a disk failing a write or an fsync.
-@Suite struct IOFaultTests {
+@Suite(.serialized) struct IOFaultTests {
     static func isIOError(_ error: any Error) -> Bool {
         if case .io(_, _, EIO)? = error as? StorageError { return true }
         return false

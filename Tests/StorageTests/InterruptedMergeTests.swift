@@ -8,7 +8,7 @@ import Testing
 #endif
 
 /// Crashes in the middle of a merge, leftover temporary files and a damaged DROPS file.
-@Suite struct InterruptedMergeTests {
+@Suite(.serialized) struct InterruptedMergeTests {
     /// What every key must read as: its value, or nil when deleted (a tombstone or nothing).
     typealias Model = [[UInt8]: [UInt8]?]
 
