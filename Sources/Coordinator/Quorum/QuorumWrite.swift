@@ -103,12 +103,19 @@ public struct QuorumWrite: Sendable {
 
     /// Whether nothing more can happen: every replica answered or the deadline passed.
     public var isFinished: Bool {
-        hasTimedOut || (hasReplied && pending.isEmpty) || (hasReplied && object == nil)
+        hasTimedOut || (hasReplied && object == nil)
+            || (hasReplied && !replicas.contains(where: isPending) && !standIns.contains { isPending($0.fallback) })
     }
 
     /// Replicas and fallbacks that have not answered yet.
     public var pending: [String] {
         (replicas + standIns.map(\.fallback)).filter { !acked.contains($0) && failed[$0] == nil }
+    }
+
+    /// `pending.contains(name)` without building the list: this runs several times per write.
+    private func isPending(_ name: String) -> Bool {
+        (replicas.contains(name) || standIns.contains { $0.fallback == name }) && !acked.contains(name)
+            && failed[name] == nil
     }
 
     /// Fallbacks that stored the write, each with the primary it stands in for.
@@ -167,7 +174,7 @@ public struct QuorumWrite: Sendable {
 
     /// The local append is durable: the coordinator's own acknowledgement.
     public mutating func onLocalDurable() -> [Action] {
-        guard object != nil, pending.contains(coordinator) else { return [] }
+        guard object != nil, isPending(coordinator) else { return [] }
         acked.append(coordinator)
         return decide()
     }
@@ -185,7 +192,7 @@ public struct QuorumWrite: Sendable {
 
     /// A replica or fallback stored the object. Duplicates and unknown names are ignored.
     public mutating func onAck(from replica: String) -> [Action] {
-        guard object != nil, replica != coordinator, pending.contains(replica) else { return [] }
+        guard object != nil, replica != coordinator, isPending(replica) else { return [] }
         acked.append(replica)
         return decide()
     }
@@ -193,7 +200,7 @@ public struct QuorumWrite: Sendable {
     /// A replica or fallback failed to store the object (error reply, connection lost, ...): its place goes to
     /// the next free fallback.
     public mutating func onFailure(from replica: String, reason: String) -> [Action] {
-        guard object != nil, replica != coordinator, pending.contains(replica) else { return [] }
+        guard object != nil, replica != coordinator, isPending(replica) else { return [] }
         failed[replica] = reason
         let owner = standIns.first { $0.fallback == replica }?.owner ?? replica
         let hints = isCovered(owner) ? [] : standIn(for: owner)
@@ -205,7 +212,7 @@ public struct QuorumWrite: Sendable {
     public mutating func onHandoff(now: UInt64) -> [Action] {
         guard let handoffAt, now >= handoffAt, object != nil, !hasTimedOut else { return [] }
         var actions: [Action] = []
-        for name in replicas where name != coordinator && pending.contains(name) {
+        for name in replicas where name != coordinator && isPending(name) {
             if !standIns.contains(where: { $0.owner == name }) { actions += standIn(for: name) }
         }
         return actions + decide()
@@ -231,8 +238,7 @@ public struct QuorumWrite: Sendable {
 
     /// Whether the owner's place is filled or still may be by someone already asked.
     private func isCovered(_ owner: String) -> Bool {
-        isFilled(owner) || pending.contains(owner)
-            || standIns.contains { $0.owner == owner && pending.contains($0.fallback) }
+        isFilled(owner) || isPending(owner) || standIns.contains { $0.owner == owner && isPending($0.fallback) }
     }
 
     private func isFilled(_ owner: String) -> Bool {
@@ -241,23 +247,25 @@ public struct QuorumWrite: Sendable {
 
     private mutating func decide() -> [Action] {
         guard !hasReplied, let object else { return [] }
-        let filled = replicas.filter(isFilled).count
-        let primaries = replicas.filter { acked.contains($0) }
-        if filled >= w, primaries.count >= pw {
+        // Counted in place, not filtered into arrays: decide runs on every answer.
+        let filled = replicas.count(where: isFilled)
+        let primaries = replicas.count { acked.contains($0) }
+        if filled >= w, primaries >= pw {
             hasReplied = true
             return [.reply(.success(acks: acked, object: object))]
         }
-        let open = replicas.filter { !isFilled($0) && isCovered($0) }.count
-        let uncovered = replicas.filter { !isCovered($0) }.count
+        let open = replicas.count { !isFilled($0) && isCovered($0) }
+        let uncovered = replicas.count { !isCovered($0) }
         if filled + open + min(uncovered, freeFallbacks.count) < w {
             hasReplied = true
             let failure = WriteFailure.notEnoughReplicas(
                 required: w, replicas: replicas.count, acked: acked, failed: failed)
             return [.reply(.failure(failure))]
         }
-        if primaries.count + replicas.filter({ pending.contains($0) }).count < pw {
+        if primaries + replicas.count(where: isPending) < pw {
             hasReplied = true
-            return [.reply(.failure(.notEnoughPrimaries(required: pw, acked: primaries)))]
+            let acked = replicas.filter { self.acked.contains($0) }
+            return [.reply(.failure(.notEnoughPrimaries(required: pw, acked: acked)))]
         }
         return []
     }

@@ -106,7 +106,7 @@ struct KVService: Sendable {
         _ request: WriteRequest, snapshot: RingSnapshot, replicas current: [String], w wanted: Int
     ) throws(APIError) -> EventLoopFuture<WriteOutcome> {
         let incoming = snapshot.incoming(collection: request.collection, key: request.key)
-        let replicas = current + incoming.filter { !current.contains($0) }
+        let replicas = incoming.isEmpty ? current : current + incoming.filter { !current.contains($0) }
         let need = wanted + replicas.count - current.count
         let preconditions = try preconditions(request)
         let context = try causalContext(request, preconditions: preconditions)
