@@ -135,27 +135,34 @@ public struct HintQueue: Sendable {
     /// A hint was stored durably with `bytes` object bytes (a new one, or merged into one held). `createdAt` is
     /// when it was first stored (kept across a restart).
     public mutating func onStored(_ hint: HintKey, bytes: Int, createdAt: UInt64) {
-        var owner = owners[hint.owner] ?? Owner()
         let generation = nextGeneration
         nextGeneration += 1
-        if var entry = owner.entries[hint] {
-            owner.bytes += bytes - entry.bytes
-            totalBytes += bytes - entry.bytes
-            entry.bytes = bytes
-            entry.generation = generation
-            if !entry.queued {
-                entry.queued = true
-                owner.queue.append(hint)
+        let grown = modifying(hint.owner) { owner -> Int in
+            if var entry = owner.entries[hint] {
+                let grown = bytes - entry.bytes
+                owner.bytes += grown
+                entry.bytes = bytes
+                entry.generation = generation
+                if !entry.queued {
+                    entry.queued = true
+                    owner.queue.append(hint)
+                }
+                owner.entries[hint] = entry
+                return grown
             }
-            owner.entries[hint] = entry
-        } else {
             owner.entries[hint] = Entry(
                 bytes: bytes, createdAt: createdAt, generation: generation, queued: true, inFlight: nil)
             owner.queue.append(hint)
             owner.bytes += bytes
-            totalBytes += bytes
+            return bytes
         }
-        owners[hint.owner] = owner
+        totalBytes += grown
+    }
+
+    /// Runs `body` on the owner's queue in place. Copying an `Owner` out of the dictionary and back would copy
+    /// its whole table on the first change: once per hint, quadratic in an outage.
+    private mutating func modifying<Result>(_ name: String, _ body: (inout Owner) -> Result) -> Result {
+        body(&owners[name, default: Owner()])
     }
 
     /// A periodic tick: drops expired hints and starts replays to the owners in `up`.
@@ -169,44 +176,48 @@ public struct HintQueue: Sendable {
 
     /// The owner (or the key's current replicas) stored the replayed hint durably.
     public mutating func onReplayAcked(_ hint: HintKey, generation: UInt64, now: UInt64) -> [Action] {
-        guard var owner = owners[hint.owner], var entry = owner.entries[hint], entry.inFlight == generation else {
-            return []
-        }
-        owner.inFlight -= 1
-        entry.inFlight = nil
-        var actions: [Action] = []
-        if entry.generation == generation {
-            owner.entries[hint] = nil
-            owner.bytes -= entry.bytes
-            totalBytes -= entry.bytes
-            replayed += 1
-            actions.append(.delete(hint))
-        } else {
+        guard owners[hint.owner]?.entries[hint]?.inFlight == generation else { return [] }
+        let deleted = modifying(hint.owner) { owner -> Int? in
+            var entry = owner.entries[hint]!
+            owner.inFlight -= 1
+            entry.inFlight = nil
+            if entry.generation == generation {
+                owner.entries[hint] = nil
+                owner.bytes -= entry.bytes
+                return entry.bytes
+            }
             // Stored again while in flight: the newer bytes still have to reach the owner.
             if !entry.queued {
                 entry.queued = true
                 owner.queue.append(hint)
             }
             owner.entries[hint] = entry
+            return nil
         }
-        owners[hint.owner] = owner
+        var actions: [Action] = []
+        if let deleted {
+            totalBytes -= deleted
+            replayed += 1
+            actions.append(.delete(hint))
+        }
         return actions + pump(hint.owner, now: now)
     }
 
     /// The replay failed (the owner refused it, the connection dropped, it timed out): retry later.
     public mutating func onReplayFailed(_ hint: HintKey, generation: UInt64, now: UInt64) {
-        guard var owner = owners[hint.owner], var entry = owner.entries[hint], entry.inFlight == generation else {
-            return
+        guard owners[hint.owner]?.entries[hint]?.inFlight == generation else { return }
+        let retryAt = now + limits.retryDelay
+        modifying(hint.owner) { owner in
+            var entry = owner.entries[hint]!
+            owner.inFlight -= 1
+            entry.inFlight = nil
+            if !entry.queued {
+                entry.queued = true
+                owner.queue.append(hint)
+            }
+            owner.entries[hint] = entry
+            owner.pausedUntil = retryAt
         }
-        owner.inFlight -= 1
-        entry.inFlight = nil
-        if !entry.queued {
-            entry.queued = true
-            owner.queue.append(hint)
-        }
-        owner.entries[hint] = entry
-        owner.pausedUntil = now + limits.retryDelay
-        owners[hint.owner] = owner
     }
 
     /// Per-owner figures, by owner name.
@@ -230,7 +241,12 @@ public struct HintQueue: Sendable {
     }
 
     private mutating func pump(_ name: String, now: UInt64) -> [Action] {
-        guard var owner = owners[name], now >= owner.pausedUntil else { return [] }
+        guard let pausedUntil = owners[name]?.pausedUntil, now >= pausedUntil else { return [] }
+        let limits = limits
+        return modifying(name) { owner in Self.pump(&owner, limits: limits, now: now) }
+    }
+
+    private static func pump(_ owner: inout Owner, limits: Limits, now: UInt64) -> [Action] {
         // Token bucket: `rate` per second, bursts up to one window of in-flight replays.
         let burst = Double(limits.maxInFlight)
         if let last = owner.lastRefill, now > last {
@@ -263,7 +279,6 @@ public struct HintQueue: Sendable {
             owner.queue.removeFirst(owner.head)
             owner.head = 0
         }
-        owners[name] = owner
         return actions
     }
 
@@ -274,17 +289,20 @@ public struct HintQueue: Sendable {
         let cutoff = now - limits.maxAge
         var actions: [Action] = []
         for name in owners.keys.sorted() {
-            var owner = owners[name]!
-            let old = owner.entries.filter { $0.value.createdAt < cutoff && $0.value.inFlight == nil }
+            let old = owners[name]!.entries.filter { $0.value.createdAt < cutoff && $0.value.inFlight == nil }
             guard !old.isEmpty else { continue }
-            for (hint, entry) in old.sorted(by: { $0.value.createdAt < $1.value.createdAt }) {
-                owner.entries[hint] = nil
-                owner.bytes -= entry.bytes
+            let sorted = old.sorted(by: { $0.value.createdAt < $1.value.createdAt })
+            modifying(name) { owner in
+                for (hint, entry) in sorted {
+                    owner.entries[hint] = nil
+                    owner.bytes -= entry.bytes
+                }
+            }
+            for (hint, entry) in sorted {
                 totalBytes -= entry.bytes
                 dropped += 1
                 actions.append(.drop(hint, reason: .expired))
             }
-            owners[name] = owner
         }
         return actions
     }
