@@ -138,6 +138,7 @@ let package = Package(
             name: "ClusterTests",
             dependencies: [
                 "Ring",
+                "TestSupport",
                 "Wire",
                 "Coordinator",
                 "dhrt-node",

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 extension FailureScenarios {
@@ -75,41 +76,5 @@ extension FailureScenarios {
             }
             throw HarnessError("\(node.name) took no write:\n\(node.logTail())")
         }
-    }
-}
-
-/// A tmpfs mounted over a directory (root only), unmounted by `unmount()` on every path.
-struct TmpfsMount {
-    let path: String
-
-    init?(at path: String, bytes: Int) {
-        guard Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(bytes),mode=0755", "tmpfs", path]) else {
-            return nil
-        }
-        self.path = path
-    }
-
-    func unmount() { _ = Self.run("/bin/umount", ["-l", path]) }
-
-    /// Whether this process may mount a tmpfs.
-    static let isAvailable: Bool = {
-        guard getuid() == 0 else { return false }
-        let probe = FileManager.default.temporaryDirectory.appendingPathComponent("dhrt-probe-\(getpid())").path
-        try? FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: probe) }
-        guard let mount = TmpfsMount(at: probe, bytes: 64 << 10) else { return false }
-        mount.unmount()
-        return true
-    }()
-
-    private static func run(_ tool: String, _ arguments: [String]) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
     }
 }
