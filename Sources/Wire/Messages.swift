@@ -23,6 +23,8 @@ public enum MessageType: UInt8, Sendable, CaseIterable {
     case transferPull = 9
     /// Store a write as a hint for a replica that could not take it: ``HintPut`` / ``HintPutReply``.
     case hintPut = 10
+    /// The metadata log's votes and appends: ``MetadataCall`` both ways.
+    case metadata = 11
 }
 
 /// How a node names itself to others.

@@ -14,8 +14,14 @@ extension MetadataLog {
         if voters == [name] { return startElection(now: now) }
         preVoting = true
         votes = [name]
+        var actions: [Action] = []
+        if leader != nil {
+            // Nothing heard from the leader for a whole election timeout: it is no longer known.
+            leader = nil
+            actions.append(.leaderChanged(nil))
+        }
         let request = VoteRequest(term: state.term + 1, lastIndex: lastIndex, lastTerm: lastTerm, preVote: true)
-        return voters.filter { $0 != name }.map { .send(to: $0, .requestVote(request)) }
+        return actions + voters.filter { $0 != name }.map { .send(to: $0, .requestVote(request)) }
     }
 
     mutating func startElection(now: UInt64) -> [Action] {

@@ -78,6 +78,8 @@ public struct MetadataLog: Sendable {
         random = SplitMix64(seed: seed)
         electionDeadline = 0
         electionDeadline = now + drawTimeout()
+        // A cluster's first election: the lowest-named voter asks at once, the others wait as usual.
+        if state.term == 0, state.entries.last?.voters.first == name { electionDeadline = now }
     }
 
     // MARK: Queries
@@ -101,6 +103,13 @@ public struct MetadataLog: Sendable {
 
     func majority(of voters: [String]) -> Int { voters.count / 2 + 1 }
 
+    /// On the leader: whether a majority of the voters answered within `window` nanoseconds, so that a
+    /// proposal can be expected to commit rather than wait for a majority that is not there.
+    public func hasQuorumContact(within window: UInt64, now: UInt64) -> Bool {
+        guard let contact = quorumContact(now: now) else { return false }
+        return now - contact <= window
+    }
+
     // MARK: Events
 
     /// Members to replicate to without a vote; the shell sets them from the ring (joining members).
@@ -118,7 +127,7 @@ public struct MetadataLog: Sendable {
             }
             return replicate(now: now, force: false)
         case .follower, .candidate:
-            guard now >= electionDeadline, voters.contains(name) else { return [] }
+            guard now >= electionDeadline || voters == [name], voters.contains(name) else { return [] }
             return startPreVote(now: now)
         }
     }

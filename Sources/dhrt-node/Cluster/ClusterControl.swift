@@ -6,24 +6,36 @@ import Synchronization
 import Wire
 
 /// The membership shell of a node: runs the failure detector, the formation of a new cluster, gossip of the
-/// ring and, on the claimant, staged changes. The decisions are the pure state machines' (`FailureDetector`,
-/// `Formation`, `Claimant`, the ring's plan functions); this type only carries them over the wire.
+/// ring, the metadata log that commits every ring change by a majority, and, on the log's leader, staged
+/// changes. The decisions are the pure state machines' (`FailureDetector`, `Formation`, `MetadataLog`,
+/// `Claimant`, the ring's plan functions); this type only carries them over the wire and to disk.
 final class ClusterControl: Sendable {
     let cluster: ClusterState
     let peers: Peers
     let logger: Logger
     let gossipTimeout: Duration
     private let detector: Mutex<FailureDetector>
-    private let claimant = Mutex(Claimant())
-    /// Commands run one at a time on the claimant, so each builds on the ring the previous one produced.
-    private let serial = Mutex(())
+    let claimant = Mutex(Claimant())
+    /// Set while a command runs on the leader: one at a time, so each builds on the ring the previous one produced.
+    let serial = Mutex(false)
     private let formation: Mutex<Formation?>
     /// The last epoch a peer's gossip showed to be the same as ours, and when (monotonic nanoseconds).
     private let confirmed = Mutex<(epoch: UInt64, at: UInt64)>((0, 0))
+    /// The metadata log; nil until this node holds a ring or a leader sends it entries.
+    let metadata: Mutex<MetadataLog?>
+    /// Where the log's state is kept; nil in memory mode.
+    let metadataPath: String?
+    let metadataSettings: MetadataLog.Settings
+    /// Metadata messages to send, carried out by `MetadataService`.
+    let outbox: AsyncStream<(to: String, call: MetadataCall)>
+    let outboxSink: AsyncStream<(to: String, call: MetadataCall)>.Continuation
+    /// Cluster addresses of every member a committed ring named, for members the current ring may not list yet.
+    let addressBook = Mutex<[String: String]>([:])
 
     init(
         cluster: ClusterState, peers: Peers, seeds: [String], logger: Logger,
-        detector settings: FailureDetector.Settings = .init(), gossipTimeout: Duration = .seconds(1)
+        detector settings: FailureDetector.Settings = .init(), gossipTimeout: Duration = .seconds(1),
+        metadataPath: String? = nil, metadataSettings: MetadataLog.Settings = .init()
     ) {
         self.cluster = cluster
         self.peers = peers
@@ -34,6 +46,11 @@ final class ClusterControl: Sendable {
         formation = Mutex(
             cluster.ring == nil
                 ? Formation(local: Member(local), seeds: seeds, now: Self.now()) : nil)
+        self.metadataPath = metadataPath
+        self.metadataSettings = metadataSettings
+        (outbox, outboxSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        metadata = Mutex(nil)
+        openMetadata()
     }
 
     /// Monotonic nanoseconds, the pure state machines' clock.
@@ -99,6 +116,7 @@ final class ClusterControl: Sendable {
             return false
         case .adopted(let previous):
             if previous == nil { formation.withLock { $0 = nil } }
+            remember(incoming)
             logger.info(
                 "ring adopted",
                 metadata: [
@@ -183,6 +201,7 @@ final class ClusterControl: Sendable {
             return why
         case .adopt(let ring):
             receive(ring, from: "formation")
+            bootstrapMetadata(from: ring)
             return nil
         case .form(let members):
             do {
@@ -192,120 +211,12 @@ final class ClusterControl: Sendable {
                 logger.info(
                     "formed the cluster", metadata: ["members": "\(members.map(\.name).joined(separator: ","))"])
                 receive(ring, from: "formation", force: true)
+                bootstrapMetadata(from: ring)
             } catch {
                 return "cannot form: \(error)"
             }
             return nil
         }
-    }
-
-    // MARK: Claimant
-
-    /// The member acting as claimant, by this node's ring and detector.
-    var claimantName: String? {
-        guard let ring = cluster.ring else { return nil }
-        return Claimant.of(ring) { cluster.liveness(of: $0) }
-    }
-
-    /// Runs `command` on the claimant: here if this node is the claimant, else sent on (a bounded number of hops).
-    func command(_ command: ClusterCommand) async throws(ErrorReply) -> ClusterCommandReply {
-        guard let claimant = claimantName else {
-            throw ErrorReply(code: "not_formed", detail: "this node is not part of a formed cluster yet")
-        }
-        if claimant == cluster.local.name { return try execute(command) }
-        guard command.hops < 3, let address = cluster.clusterAddress(of: claimant) else {
-            throw ErrorReply(code: "no_claimant", detail: "the claimant \(claimant) cannot be reached")
-        }
-        var forwarded = command
-        forwarded.hops += 1
-        do {
-            return try await peers.call(
-                forwarded, to: address, expecting: ClusterCommandReply.self, timeout: .seconds(10))
-        } catch {
-            if case .remote(let reply) = error { throw reply }
-            throw ErrorReply(code: "no_claimant", detail: "the claimant \(claimant) did not answer: \(error)")
-        }
-    }
-
-    /// Carries out a command on this node as claimant.
-    private func execute(_ command: ClusterCommand) throws(ErrorReply) -> ClusterCommandReply {
-        try serial.withLock { _ throws(ErrorReply) in try executeAlone(command) }
-    }
-
-    private func executeAlone(_ command: ClusterCommand) throws(ErrorReply) -> ClusterCommandReply {
-        guard let ring = cluster.ring else { throw ErrorReply(code: "not_formed", detail: "no ring") }
-        do {
-            switch command.operation {
-            case .join, .replace, .joinNow:
-                guard let info = command.member else { throw ErrorReply(code: "bad_request", detail: "no member") }
-                let member = Member(info)
-                if command.operation == .joinNow {
-                    try joinNow(member, ring: ring)
-                } else {
-                    let change: RingChange =
-                        command.operation == .join ? .join(member) : .replace(old: command.name, new: member)
-                    try claimant.withLock { claimant throws(RingError) in try claimant.stage(change, on: ring) }
-                }
-            case .leave:
-                try claimant.withLock { claimant throws(RingError) in try claimant.stage(.leave(command.name), on: ring)
-                }
-            case .forceRemove:
-                try claimant.withLock { claimant throws(RingError) in
-                    try claimant.stage(.forceRemove(command.name), on: ring)
-                }
-            case .clear:
-                claimant.withLock { $0.clear() }
-            case .plan:
-                break
-            case .commit:
-                let next = try claimant.withLock { claimant throws(RingError) in try claimant.commit(on: ring) }
-                receive(next, from: cluster.local.name)
-                logger.info(
-                    "plan committed", metadata: ["epoch": "\(next.epoch)", "transfers": "\(next.pending.count)"])
-            case .transferred:
-                guard command.planID == ring.planID, let next = ring.markingTransferred(command.name) else { break }
-                receive(next, from: command.name)
-                switchOwnersIfReady()
-            }
-        } catch let error as RingError {
-            throw ErrorReply(code: "bad_change", detail: error.description)
-        } catch let error as ErrorReply {
-            throw error
-        } catch {
-            throw ErrorReply(code: "failed", detail: "\(error)")
-        }
-        return reply()
-    }
-
-    private func joinNow(_ member: Member, ring: Ring) throws {
-        if let known = ring.member(named: member.name), known.state != .left {
-            guard known.clusterAddress == member.clusterAddress else {
-                throw ErrorReply(
-                    code: "duplicate_name", detail: "\(member.name) is a member at \(known.clusterAddress)")
-            }
-            return
-        }
-        let next = try ring.planning([.join(member)])
-        receive(next, from: cluster.local.name)
-        logger.info("join committed", metadata: ["member": "\(member.name)", "transfers": "\(next.pending.count)"])
-    }
-
-    /// On the claimant: switches owners once every receiver has its data.
-    func switchOwnersIfReady() {
-        guard claimantName == cluster.local.name, let ring = cluster.ring, let next = ring.switchingOwners() else {
-            return
-        }
-        receive(next, from: cluster.local.name)
-        logger.info("transfers complete: owners switched", metadata: ["epoch": "\(next.epoch)"])
-    }
-
-    private func reply() -> ClusterCommandReply {
-        let ring = cluster.ring
-        let staged = claimant.withLock { $0.staged }
-        let planned = ring.flatMap { ring in try? claimant.withLock { try $0.plan(on: ring) } }
-        return ClusterCommandReply(
-            claimant: cluster.local.name, ring: ring?.encoded() ?? [], planned: planned?.encoded(),
-            staged: staged.map(\.sentence))
     }
 }
 

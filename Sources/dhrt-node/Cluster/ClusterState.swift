@@ -83,8 +83,7 @@ final class ClusterState: Sendable {
     /// Members this node currently judges down.
     var down: Set<String> { state.withLock { Set($0.liveness.filter { $0.value == .down }.keys) } }
 
-    /// Takes `incoming` if it is newer than the ring held (gossip's rule: higher epoch, then the larger
-    /// encoding). A node without a ring takes one that lists it (or `force` for the ring it formed); a ring of
+    /// Takes `incoming` if it is newer than the ring held (a higher epoch). A node without a ring takes one that lists it (or `force` for the ring it formed); a ring of
     /// another cluster is refused unless this node's own cluster is just itself (it is being joined).
     @discardableResult
     func adopt(_ incoming: Ring, force: Bool = false) -> Adoption {
@@ -102,8 +101,10 @@ final class ClusterState: Sendable {
                     }
                     next = incoming
                 } else {
-                    next = Ring.merge(mine, incoming)
-                    if next == mine { return .unchanged }
+                    // Every ring a node holds was committed by the metadata log, and the log commits one ring per
+                    // epoch: the higher epoch is simply the later ring.
+                    guard incoming.epoch > mine.epoch else { return .unchanged }
+                    next = incoming
                 }
             } else {
                 guard listsMe || force else { return .refused("ring does not list this node") }

@@ -56,6 +56,10 @@ struct InterNodeHandler: Sendable {
                 Task { reply(await inTask(frame) { try await dropCollection(request) }) }
             case .gossip:
                 reply(.reply(try node.control.answer(Gossip.decode(frame.payload))))
+            case .metadata:
+                let call = try MetadataCall.decode(frame.payload)
+                // Answering may store the log (an fsync): not on the event loop.
+                Task { reply(await inTask(frame) { .reply(try node.control.answerMetadata(call)) }) }
             case .clusterCommand:
                 let request = try ClusterCommand.decode(frame.payload)
                 Task { reply(await inTask(frame) { .reply(try await node.control.command(request)) }) }

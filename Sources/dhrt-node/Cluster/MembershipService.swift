@@ -34,8 +34,8 @@ struct MembershipService: Service {
                 }
                 let before = control.cluster.ring?.epoch
                 await control.gossipRound()
-                control.switchOwnersIfReady()
-                keepAddressCurrent()
+                await control.switchOwnersIfReady()
+                await keepAddressCurrent()
                 // A ring changed here (a commit, a switch) goes out at once rather than after a full interval.
                 if control.cluster.ring?.epoch != before { continue }
                 try? await Task.sleep(for: interval)
@@ -88,14 +88,18 @@ struct MembershipService: Service {
         }
     }
 
-    /// A member restarted on other addresses announces them with a ring change of its own.
-    private func keepAddressCurrent() {
+    /// A member restarted on other addresses asks the leader to commit them.
+    private func keepAddressCurrent() async {
         let cluster = control.cluster
         let local = cluster.local
-        guard let ring = cluster.ring,
-            let next = ring.updatingAddresses(
-                of: Member(name: local.name, clusterAddress: local.clusterAddress, httpAddress: local.httpAddress))
+        guard let listed = cluster.ring?.member(named: local.name),
+            listed.clusterAddress != local.clusterAddress || listed.httpAddress != local.httpAddress
         else { return }
-        control.receive(next, from: local.name)
+        do {
+            _ = try await control.command(ClusterCommand(.updateAddress, name: local.name, member: local))
+            logger.info("addresses updated in the ring", metadata: ["cluster": "\(local.clusterAddress)"])
+        } catch {
+            logger.warning("could not update this node's addresses", metadata: ["error": "\(error.code): \(error.detail)"])
+        }
     }
 }

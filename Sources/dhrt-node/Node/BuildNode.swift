@@ -68,6 +68,7 @@ func runNode(_ config: NodeConfig) async throws {
                 .init(service: background),
                 .init(service: wireServer),
                 .init(service: membership),
+                .init(service: MetadataService(control: node.control)),
                 .init(service: node.transfers),
                 .init(service: http),
             ],

@@ -43,7 +43,8 @@ final class Node: Sendable {
     ) {
         self.hints = hints
         control = ClusterControl(
-            cluster: cluster, peers: peers, seeds: config.seeds.map(\.description), logger: logger)
+            cluster: cluster, peers: peers, seeds: config.seeds.map(\.description), logger: logger,
+            metadataPath: config.memory ? nil : config.dataDirectory + "/METADATA")
         transfers = TransferService(
             storage: storage, control: control,
             checkpointPath: config.memory ? nil : config.dataDirectory + "/TRANSFERS",
