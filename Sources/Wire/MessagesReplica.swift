@@ -1,25 +1,33 @@
 public import NIOCore
 
 /// Asks a replica for its stored object of one key.
+///
+/// `epoch` is the coordinator's ring epoch, a trailing field (absent in the older layout, which is never fenced):
+/// a replica on a newer ring that no longer holds the key refuses with `ring_moved` rather than answer from a
+/// copy it stopped receiving writes for.
 public struct ReplicaGet: WireMessage, Equatable {
     public static let type = MessageType.replicaGet
     public var collection: String
     public var key: [UInt8]
+    public var epoch: UInt64?
 
     /// Creates a request.
-    public init(collection: String, key: [UInt8]) {
+    public init(collection: String, key: [UInt8], epoch: UInt64? = nil) {
         self.collection = collection
         self.key = key
+        self.epoch = epoch
     }
 
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeField(collection)
         buffer.writeField(key)
+        if let epoch { buffer.writeInteger(epoch) }
     }
 
     public init(from buffer: inout ByteBuffer) throws(MessageDecodingError) {
         collection = try buffer.readStringField("collection")
         key = try buffer.readBytesField("key")
+        epoch = try buffer.readTrailingEpoch()
     }
 }
 
@@ -39,30 +47,46 @@ public struct ReplicaGetReply: WireMessage, Equatable {
 }
 
 /// Merges `object` into the replica's copy of the key (a synchronisation, never a blind overwrite).
+///
+/// `epoch` is the coordinator's ring epoch (trailing; absent in the older layout): a replica on a newer ring that
+/// would drop the key, or whose ring moves the key's partition, refuses with `ring_moved` instead of storing it.
 public struct ReplicaPut: WireMessage, Equatable {
     public static let type = MessageType.replicaPut
     public var collection: String
     public var key: [UInt8]
     /// An encoded versioned object.
     public var object: [UInt8]
+    public var epoch: UInt64?
 
     /// Creates a request.
-    public init(collection: String, key: [UInt8], object: [UInt8]) {
+    public init(collection: String, key: [UInt8], object: [UInt8], epoch: UInt64? = nil) {
         self.collection = collection
         self.key = key
         self.object = object
+        self.epoch = epoch
     }
 
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeField(collection)
         buffer.writeField(key)
         buffer.writeField(object)
+        if let epoch { buffer.writeInteger(epoch) }
     }
 
     public init(from buffer: inout ByteBuffer) throws(MessageDecodingError) {
         collection = try buffer.readStringField("collection")
         key = try buffer.readBytesField("key")
         object = try buffer.readBytesField("object")
+        epoch = try buffer.readTrailingEpoch()
+    }
+}
+
+extension ByteBuffer {
+    /// A trailing ring epoch: absent (the older layout) or exactly eight bytes.
+    mutating func readTrailingEpoch() throws(MessageDecodingError) -> UInt64? {
+        guard readableBytes > 0 else { return nil }
+        guard let epoch = readInteger(as: UInt64.self) else { throw MessageDecodingError("truncated epoch") }
+        return epoch
     }
 }
 

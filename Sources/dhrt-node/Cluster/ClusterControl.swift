@@ -153,6 +153,16 @@ final class ClusterControl: Sendable {
         judge()
     }
 
+    /// Takes `name`'s ring now (a replica refused a request as `ring_moved`): one gossip exchange with it.
+    func refreshRing(from name: String) async {
+        guard let address = cluster.clusterAddress(of: name) else { return }
+        let message = Gossip(sender: cluster.local.name, ring: cluster.snapshot.encoding)
+        guard
+            let reply = try? await peers.call(message, to: address, expecting: Gossip.self, timeout: gossipTimeout)
+        else { return }
+        receive(ringBytes: reply.ring, from: name)
+    }
+
     /// Answers a peer's gossip: merges its ring and returns ours.
     func answer(_ gossip: Gossip) throws(ErrorReply) -> Gossip {
         heartbeat(from: gossip.sender)

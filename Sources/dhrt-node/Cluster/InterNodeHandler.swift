@@ -144,6 +144,7 @@ struct InterNodeHandler: Sendable {
     /// The stored record's object bytes as they are: a live record's value and a tombstone's meta are both
     /// the object's full encoding (`StoredForm`), so nothing is decoded or encoded again.
     private func replicaGet(_ request: ReplicaGet) throws -> Frame {
+        try fence(collection: request.collection, key: request.key, epoch: request.epoch, writing: false)
         guard let record = try node.storage.getNow(collection: request.collection, key: request.key) else {
             return .reply(ReplicaGetReply(object: nil))
         }
@@ -152,6 +153,7 @@ struct InterNodeHandler: Sendable {
 
     /// Merges the incoming object; the caller answers once the returned point is durable.
     private func replicaPut(_ request: ReplicaPut) throws -> DurablePoint {
+        try fence(collection: request.collection, key: request.key, epoch: request.epoch, writing: true)
         let incoming: VersionedObject
         do {
             incoming = try VersionedObject.decode(request.object)
@@ -160,6 +162,23 @@ struct InterNodeHandler: Sendable {
         }
         return try node.replica.applyMerge(
             collection: request.collection, key: request.key, incoming, encoded: request.object)
+    }
+
+    /// Refuses a request from a coordinator on an older ring when this node's ring says the request would be
+    /// wrong here: the node no longer holds the key (it would drop a write, or answer from a copy that stopped
+    /// receiving writes), or, for a write, the key's partition is moving and the coordinator cannot know it must
+    /// also write to the incoming member. The coordinator then takes the newer ring and tries again.
+    private func fence(collection: String, key: [UInt8], epoch: UInt64?, writing: Bool) throws(ErrorReply) {
+        guard let epoch else { return }
+        let snapshot = node.cluster.snapshot
+        guard snapshot.isFormed, snapshot.ring.epoch > epoch else { return }
+        let partition = snapshot.ring.partition(collection: collection, key: key)
+        let me = node.config.name
+        let incoming = snapshot.incomingNames.isEmpty ? [] : snapshot.incomingNames[partition]
+        let holds = snapshot.replicaNames[partition].contains(me) || incoming.contains(me)
+        guard !holds || (writing && !incoming.isEmpty) else { return }
+        node.metrics.recordFencedRequest()
+        throw ErrorReply(code: "ring_moved", detail: "\(snapshot.ring.epoch)")
     }
 
     private func coordinatePut(_ request: CoordinatePut) async -> Frame {

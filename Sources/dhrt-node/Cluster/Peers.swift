@@ -10,6 +10,12 @@ enum PeerError: Error, CustomStringConvertible {
     /// The peer's reply does not decode.
     case malformedReply(MessageDecodingError)
 
+    /// The replica refused because it holds a newer ring that moved the key.
+    var isRingMoved: Bool {
+        if case .remote(let reply) = self { return reply.code == "ring_moved" }
+        return false
+    }
+
     var description: String {
         switch self {
         case .transport(let error): "\(error)"

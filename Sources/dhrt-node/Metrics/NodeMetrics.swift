@@ -8,6 +8,8 @@ struct NodeMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     private let readRepairs: CoreMetrics.Counter
     private let replicaFailures: CoreMetrics.Counter
+    private let fencedRequests: CoreMetrics.Counter
+    private let ringRetries: CoreMetrics.Counter
     private let requestInstruments: RequestInstruments
     private let hintsReplayed: CoreMetrics.Counter
     private let hintBytesReplayed: CoreMetrics.Counter
@@ -29,6 +31,8 @@ struct NodeMetrics: Sendable {
         self.registry = registry
         readRepairs = CoreMetrics.Counter(label: "dhrt_read_repairs_total")
         replicaFailures = CoreMetrics.Counter(label: "dhrt_replica_failures_total")
+        fencedRequests = CoreMetrics.Counter(label: "dhrt_fenced_requests_total")
+        ringRetries = CoreMetrics.Counter(label: "dhrt_ring_moved_retries_total")
         requestInstruments = RequestInstruments()
         hintsReplayed = CoreMetrics.Counter(label: "dhrt_hints_replayed_total")
         hintBytesReplayed = CoreMetrics.Counter(label: "dhrt_hints_replayed_bytes_total")
@@ -56,6 +60,16 @@ struct NodeMetrics: Sendable {
     /// Counts replica requests that failed (timeout, refused, error reply).
     func recordReplicaFailure() {
         replicaFailures.increment()
+    }
+
+    /// A replica request from a coordinator on an older ring was refused here (`ring_moved`).
+    func recordFencedRequest() {
+        fencedRequests.increment()
+    }
+
+    /// A request was run again on a newer ring after a replica refused it.
+    func recordRingRetry() {
+        ringRetries.increment()
     }
 
     /// The text exposition, with storage figures sampled now.

@@ -19,7 +19,7 @@ struct KVService: Sendable {
     }
 
     /// Starts a read; the future fails with an `APIError` (503 with the replicas' figures) or succeeds.
-    func startRead(_ request: ReadRequest) throws(APIError) -> EventLoopFuture<ReadOutcome> {
+    func startRead(_ request: ReadRequest, retryOnMove: Bool = true) throws(APIError) -> EventLoopFuture<ReadOutcome> {
         try validate(key: request.key)
         let snapshot = try formedSnapshot()
         let names = snapshot.replicas(collection: request.collection, key: request.key)
@@ -27,10 +27,17 @@ struct KVService: Sendable {
         let run = ReadRun(
             node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: names,
             r: need)
-        return run.start().flatMapThrowing { outcome throws(APIError) in try Self.readOutcome(outcome, names) }
+        return run.start().flatMap { outcome in
+            if case .failure = outcome, retryOnMove, let mover = run.moved.withLock({ $0 }) {
+                return retryRead(request, after: mover)
+            }
+            return node.executors.currentOrAnyLoop.makeCompletedFuture { () throws(APIError) in
+                try Self.readOutcome(outcome, names)
+            }
+        }
     }
 
-    private static func readOutcome(_ outcome: QuorumRead.Outcome, _ names: [String]) throws(APIError) -> ReadOutcome {
+    static func readOutcome(_ outcome: QuorumRead.Outcome, _ names: [String]) throws(APIError) -> ReadOutcome {
         switch outcome {
         case .failure(let failure):
             var error = APIError.unavailable(failure.description)
@@ -102,8 +109,12 @@ struct KVService: Sendable {
     ///
     /// While a plan is pending, members that gain the key receive the write too and W grows by their number (as
     /// Cassandra counts pending endpoints): the write then keeps W copies whichever replicas the plan drops.
-    private func startCoordinating(
-        _ request: WriteRequest, snapshot: RingSnapshot, replicas current: [String], w wanted: Int
+    ///
+    /// `retried` is the object a first attempt stored before a replica answered `ring_moved`: the run on the newer
+    /// ring merges it rather than applying the client's write a second time (which would add a second version).
+    func startCoordinating(
+        _ request: WriteRequest, snapshot: RingSnapshot, replicas current: [String], w wanted: Int,
+        retried: VersionedObject? = nil, retryOnMove: Bool = true
     ) throws(APIError) -> EventLoopFuture<WriteOutcome> {
         let incoming = snapshot.incoming(collection: request.collection, key: request.key)
         let replicas = incoming.isEmpty ? current : current + incoming.filter { !current.contains($0) }
@@ -115,30 +126,44 @@ struct KVService: Sendable {
         // the key rather than adding a tombstone sibling next to the values.
         let blindDelete = request.content == nil && context == nil
         let actor = node.config.name
-        let run = WriteRun(
-            node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: replicas,
-            w: need, sloppy: try sloppy(request, snapshot: snapshot, replicas: replicas),
-            change: { stored in
+        let change: WriteRun.Change
+        if let first = retried {
+            change = { @Sendable stored in
+                var merged = stored
+                merged.merge(first)
+                return merged
+            }
+        } else {
+            change = { @Sendable stored in
                 try ReplicaStore.coordinate(
                     stored: stored, write: blindDelete ? .delete(context: stored.context) : write,
                     preconditions: preconditions, actor: actor,
                     timestamp: UInt64(Date().timeIntervalSince1970 * 1_000_000_000))
-            })
+            }
+        }
+        let run = WriteRun(
+            node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: replicas,
+            w: need, sloppy: try sloppy(request, snapshot: snapshot, replicas: replicas), change: change)
         let (node, replicaNames) = (self.node, replicas)
-        return run.start().flatMapThrowing { outcome throws(APIError) in
-            switch outcome {
-            case .success(let acks, let object):
-                return WriteOutcome(
-                    acks: acks.count, replicas: replicaNames, context: object.context.clientContext,
-                    hinted: run.hinted)
-            case .failure(let failure):
-                var error = APIError.unavailable(failure.description)
-                // This node's own store failed (a disk error at fsync): say so rather than blame the replicas.
-                if case .notEnoughReplicas(_, _, _, let failed) = failure, failed[node.config.name] != nil {
-                    error.code = "storage"
+        return run.start().flatMap { outcome in
+            if case .failure = outcome, retryOnMove, let mover = run.ringMovedBy {
+                return retryWrite(request, merging: run.appliedObject, after: mover)
+            }
+            return node.executors.currentOrAnyLoop.makeCompletedFuture { () throws(APIError) in
+                switch outcome {
+                case .success(let acks, let object):
+                    return WriteOutcome(
+                        acks: acks.count, replicas: replicaNames, context: object.context.clientContext,
+                        hinted: run.hinted)
+                case .failure(let failure):
+                    var error = APIError.unavailable(failure.description)
+                    // This node's own store failed (a disk error at fsync): say so rather than blame the replicas.
+                    if case .notEnoughReplicas(_, _, _, let failed) = failure, failed[node.config.name] != nil {
+                        error.code = "storage"
+                    }
+                    error.headers = KVHandlers.headers(acks: Self.acks(of: failure), replicas: replicaNames)
+                    throw error
                 }
-                error.headers = KVHandlers.headers(acks: Self.acks(of: failure), replicas: replicaNames)
-                throw error
             }
         }.flatMapErrorThrowing { error in
             switch error {
@@ -286,6 +311,11 @@ struct KVService: Sendable {
             throw .badRequest("bad_consistency", error.description)
         }
         return level.required(n: n, available: available)
+    }
+
+    /// The W a write needs among `available` replicas.
+    func writeQuorum(_ request: WriteRequest, available: Int) throws(APIError) -> Int {
+        try quorum(request.writeQuorum, overridden: request.overriddenConsistency, available: available)
     }
 
     func validate(key: [UInt8]) throws(APIError) {

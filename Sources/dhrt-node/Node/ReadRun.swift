@@ -15,6 +15,8 @@ final class ReadRun: Sendable {
     private let deadline: NIODeadline
     private let result: EventLoopPromise<QuorumRead.Outcome>
     private let cell: MachineCell<QuorumRead>
+    /// A replica that refused because its ring moved the key (`ring_moved`), if one did.
+    let moved = Mutex<String?>(nil)
 
     /// Prepares a read of `collection`/`key` needing `r` answers from `replicas` (preference order).
     init(node: Node, snapshot: RingSnapshot, collection: String, key: [UInt8], replicas: [String], r: Int) {
@@ -100,7 +102,7 @@ final class ReadRun: Sendable {
         }
         let sent = DispatchTime.now().uptimeNanoseconds
         let node = self.node
-        let request = ReplicaGet(collection: collection, key: key).encoded()
+        let request = ReplicaGet(collection: collection, key: key, epoch: snapshot.ring.epoch).encoded()
         let callDeadline = deadline + ReplicaCall.grace
         client.submit(type: ReplicaGet.type.rawValue, payload: request, deadline: callDeadline).whenComplete {
             result in
@@ -116,6 +118,7 @@ final class ReadRun: Sendable {
                 }
             case .failure(let error):
                 node.metrics.recordReplicaFailure()
+                if error.isRingMoved { self.moved.withLock { $0 = name } }
                 reply = .failure(error.description)
             }
             self.apply { $0.onReply(from: name, reply) }
@@ -137,7 +140,9 @@ enum Repair {
         snapshot: RingSnapshot
     ) {
         node.metrics.recordReadRepairs(names.count)
-        let payload = ReplicaPut(collection: collection, key: key, object: object.encoded()).encoded()
+        let payload = ReplicaPut(
+            collection: collection, key: key, object: object.encoded(), epoch: snapshot.ring.epoch
+        ).encoded()
         let deadline = NIODeadline.now() + TimeAmount(node.config.requestTimeout)
         for name in names {
             if name == node.config.name {

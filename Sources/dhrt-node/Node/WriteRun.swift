@@ -28,6 +28,8 @@ final class WriteRun: Sendable {
         var replied = false
         /// The stored record's object bytes, sent to the replicas as they are.
         var encoded: [UInt8]?
+        var applied: VersionedObject?
+        var movedBy: String?
     }
 
     private let local = Mutex(Local())
@@ -106,7 +108,10 @@ final class WriteRun: Sendable {
             apply { $0.onLocalFailure(reason: "\(error)") }
             return
         }
-        local.withLock { $0.encoded = applied.encoded }
+        local.withLock {
+            $0.encoded = applied.encoded
+            $0.applied = applied.object
+        }
         apply { $0.onLocalApplied(applied.object) }
         node.storage.whenDurable(applied.durable, on: node.executors.executor(for: loop)) { durable in
             switch durable {
@@ -119,7 +124,7 @@ final class WriteRun: Sendable {
     private func send(_ object: VersionedObject, to names: [String]) {
         // Encoded once (the local record's bytes when it wrote one); every peer's frame shares the buffer.
         let bytes = local.withLock { $0.encoded } ?? object.encoded()
-        let payload = ReplicaPut(collection: collection, key: key, object: bytes).encoded()
+        let payload = ReplicaPut(collection: collection, key: key, object: bytes, epoch: snapshot.ring.epoch).encoded()
         for name in names {
             guard let client = snapshot.clients[name] else {
                 apply { $0.onFailure(from: name, reason: "unknown member \(name)") }
@@ -133,11 +138,18 @@ final class WriteRun: Sendable {
                     self.apply { $0.onAck(from: name) }
                 case .failure(let error):
                     node.metrics.recordReplicaFailure()
+                    if error.isRingMoved { self.local.withLock { $0.movedBy = name } }
                     self.apply { $0.onFailure(from: name, reason: error.description) }
                 }
             }
         }
     }
+
+    /// A replica that refused the write because its ring moved the key (`ring_moved`), if one did.
+    var ringMovedBy: String? { local.withLock { $0.movedBy } }
+
+    /// The object stored locally by this run, if the local store took the write.
+    var appliedObject: VersionedObject? { local.withLock { $0.applied } }
 
     /// Fallbacks that stored the write as a hint, each with the primary it stands in for.
     var hinted: [(fallback: String, owner: String)] { cell.peek { $0.hinted } }
