@@ -179,7 +179,9 @@ public struct Ring: Sendable, Equatable {
     // MARK: Preference lists
 
     mutating func rebuildPreferenceTable() {
-        let width = Swift.min(replicas, members.count)
+        // Members that own nothing (a joiner before its plan switches, every member but the keepers in a plan's
+        // future) are never met by the walk: the width is what the owners can fill.
+        let width = Swift.min(replicas, Set(owners).count)
         let zones = Self.zoneIds(of: members)
         var table = [UInt16]()
         table.reserveCapacity(partitionCount * width)

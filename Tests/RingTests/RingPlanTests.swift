@@ -23,6 +23,24 @@ import Testing
         #expect(four.spacingNote == nil)
     }
 
+    /// A member that owns nothing (a leaver in the plan's future, a joiner before its switch) once made the
+    /// preference table shorter than its width: reading a list trapped when S was at most N.
+    @Test(arguments: [2, 3])
+    func preferenceLists_ofPlansWhereSomeMembersOwnNothing_holdTheOwnersOnly(size: Int) throws {
+        let ring = try formed(size)
+        let leaving = try ring.planning([.leave("n\(size)")])
+        for partition in 0..<leaving.partitionCount {
+            let future = leaving.future.preferenceList(partition: partition).map(\.name)
+            #expect(future.count == size - 1 && !future.contains("n\(size)"))
+            #expect(leaving.preferenceList(partition: partition).count == size)
+        }
+        let joining = try ring.planning([.join(named("a0"))])
+        for partition in 0..<joining.partitionCount {
+            #expect(joining.preferenceList(partition: partition).count == size)
+            #expect(joining.future.preferenceList(partition: partition).count == min(3, size + 1))
+        }
+    }
+
     @Test func planningAJoin_movesAtMostItsShare_allToTheNewMember_andKeepsOwnersUntilTheSwitch() throws {
         let ring = try formed(3)
         let planned = try ring.planning([.join(named("a0"))])

@@ -40,11 +40,14 @@ extension ClusterControl {
 
     private var votersText: String { metadata.withLock { $0?.voters.joined(separator: ", ") ?? "" } }
 
-    /// The leader, waiting a little while an election is under way.
+    /// The leader, waiting a little while an election is under way; a leader the failure detector judges down
+    /// is waited out rather than asked (its followers elect another within an election timeout).
     private func waitForLeader() async -> String? {
         let deadline = ContinuousClock.now + Self.commandPatience
         while ContinuousClock.now < deadline {
-            if let leader = leaderName { return leader }
+            if let leader = leaderName, leader == cluster.local.name || cluster.liveness(of: leader) != .down {
+                return leader
+            }
             try? await Task.sleep(for: .milliseconds(20))
         }
         return nil
@@ -149,8 +152,9 @@ extension ClusterControl {
                 guard log!.isLeader else {
                     return .failure(ErrorReply(code: "no_leader", detail: "\(cluster.local.name) no longer leads"))
                 }
-                // A leader cut off from a majority would only wait: say so at once.
-                guard log!.hasQuorumContact(within: metadataSettings.electionTimeout.lowerBound, now: now) else {
+                // A leader that has not heard from a majority for three heartbeats is probably cut off: refuse
+                // before appending, rather than leave an entry that may or may not commit later.
+                guard log!.hasQuorumContact(within: 3 * metadataSettings.heartbeatInterval, now: now) else {
                     return .failure(
                         ErrorReply(
                             code: "no_quorum",

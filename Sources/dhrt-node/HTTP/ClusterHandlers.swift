@@ -30,6 +30,9 @@ struct ClusterHandlers {
             switch error.code {
             case "bad_change", "duplicate_name": throw APIError(.conflict, error.code, error.detail)
             case "bad_request": throw APIError.badRequest(error.code, error.detail)
+            // No majority on this side, or no confirmation in time: the ring did not change (or may not have).
+            case "no_leader", "no_quorum", "indeterminate", "busy":
+                throw APIError(.serviceUnavailable, error.code, error.detail)
             default: throw APIError.unavailable(error.detail)
             }
         }
