@@ -2,17 +2,17 @@ public import Ring
 
 /// The staged membership changes of a cluster and the rule that turns them into a committed ring.
 ///
-/// One member at a time acts as claimant (`Claimant.of`): staging, planning and committing go through it, as
-/// with Riak's claimant, so two plans are never committed from two places at once. What it holds is pure state;
-/// losing it (a restart of the claimant) loses only what was staged and not committed.
+/// The node keeps it on the metadata log's leader, which stages and plans; a commit is a log entry that a majority
+/// of the voters must store, so two plans are never committed from two places at once. What it holds is pure
+/// state; losing it (a change of leader) loses only what was staged and not committed.
 public struct Claimant: Sendable, Equatable {
     /// Changes waiting for a commit, in the order they were staged; one per member.
     public private(set) var staged: [RingChange] = []
 
     public init() {}
 
-    /// The member that acts as claimant: the lowest-named member that is `up` in the ring and not `down` by
-    /// this node's detector. Every node that agrees on the ring and on liveness picks the same one.
+    /// The lowest-named member that is `up` in the ring and not `down` by a detector: the claimant rule before the
+    /// metadata log, kept for `MembershipSimulation`, which still models it. The node does not use it.
     public static func of(_ ring: Ring, liveness: (String) -> Liveness) -> String? {
         ring.members.first { $0.state == .up && liveness($0.name) != .down }?.name
     }
