@@ -28,7 +28,7 @@ class Reply:
         return self.body.decode("utf-8", "replace")
 
 
-ROOT_NET = os.readlink("/proc/1/ns/net")
+ROOT_NET = os.readlink("/proc/thread-self/ns/net")  # read at import, on the main thread
 
 
 def http_call(host, method, path, body=None, headers=None, timeout=5.0):
