@@ -22,3 +22,10 @@ swift build --build-tests
 # machine while the cluster suites' bounded waits for their nodes run out.
 swift test --skip-build --skip '^ClusterTests\.'
 swift test --skip-build --filter '^ClusterTests\.'
+# Partitions as real packet loss: nodes in network namespaces (root only; Docs/TESTING.md). One fixed seed, so a
+# failure names the command that replays it.
+if [ "$(id -u)" -eq 0 ]; then
+    bash scripts/faults.sh --seed 7
+else
+    echo "skipping the fault suite: it needs root" >&2
+fi
