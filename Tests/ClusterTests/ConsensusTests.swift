@@ -38,8 +38,11 @@ import Wire
             return commit.status == 200 ? commit : nil
         }
         #expect(committed.status == 200, "\(committed.text)")
-        let planned = try await RingDoc.fetch(n3)
-        #expect(planned.epoch > before.epoch)
+        // Followers learn of a commit with the leader's next append (within a heartbeat).
+        let planned = try await poll(.seconds(10), "n3 did not take the committed ring") {
+            let ring = try await RingDoc.fetch(n3)
+            return ring.epoch > before.epoch ? ring : nil
+        }
         #expect(planned.state["n3"] == "leaving")
         n1.resume()
         // The frozen member catches up with the majority's ring, not the other way round.
