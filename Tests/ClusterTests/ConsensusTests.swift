@@ -59,7 +59,8 @@ import Wire
         let cluster = try await LocalCluster.start(size: 4)
         defer { cluster.stop() }
         let ring = try await RingDoc.fetch(cluster[0])
-        let put = try await HTTP.send(.PUT, "\(cluster[0].httpURL)/v1/kv/fence/k", text: "v", headers: [("X-Dhrt-W", "all")])
+        let put = try await HTTP.send(
+            .PUT, "\(cluster[0].httpURL)/v1/kv/fence/k", text: "v", headers: [("X-Dhrt-W", "all")])
         #expect(put.status == 204)
         let replicas = put.headers.first(name: "X-Dhrt-Replicas")?.split(separator: ",").map(String.init) ?? []
         #expect(replicas.count == 3)

@@ -31,7 +31,8 @@ extension MetadataLog {
                 term: state.term, prevIndex: previous, prevTerm: prior.term, entries: entries,
                 commitIndex: commitIndex)
         }
-        return AppendRequest(term: state.term, prevIndex: 0, prevTerm: 0, entries: state.entries, commitIndex: commitIndex)
+        return AppendRequest(
+            term: state.term, prevIndex: 0, prevTerm: 0, entries: state.entries, commitIndex: commitIndex)
     }
 
     mutating func onAppend(_ request: AppendRequest, from sender: String, now: UInt64) -> [Action] {

@@ -2,7 +2,8 @@ public import Ring
 
 extension MetadataMessage {
     private enum Kind: UInt8 {
-        case requestVote = 1, vote, append, appendReply
+        case requestVote = 1
+        case vote, append, appendReply
     }
 
     /// The little-endian layout the inter-node protocol carries (entries as in the log file).
@@ -65,7 +66,8 @@ extension MetadataMessage {
                 AppendRequest(
                     term: term, prevIndex: prevIndex, prevTerm: prevTerm, entries: entries, commitIndex: commitIndex))
         case .appendReply:
-            message = .appendReply(AppendReply(term: try reader.read(), success: try flag(&reader), index: try reader.read()))
+            message = .appendReply(
+                AppendReply(term: try reader.read(), success: try flag(&reader), index: try reader.read()))
         }
         guard reader.offset == reader.end else { throw RingError.decoding("trailing bytes") }
         return message

@@ -31,7 +31,8 @@ extension ClusterControl {
         forwarded.hops += 1
         do {
             return try await peers.call(
-                forwarded, to: address, expecting: ClusterCommandReply.self, timeout: Self.commandPatience + .seconds(2))
+                forwarded, to: address, expecting: ClusterCommandReply.self, timeout: Self.commandPatience + .seconds(2)
+            )
         } catch {
             if case .remote(let reply) = error { throw reply }
             throw ErrorReply(code: "no_leader", detail: "the leader \(leader) did not answer: \(error)")
@@ -175,7 +176,8 @@ extension ClusterControl {
                     let (index, actions) = try log!.propose(payload: next.encoded(), voters: log!.voters, now: now)
                     return .success((index, next, carryOut(actions).committed))
                 } catch {
-                    return .failure(ErrorReply(code: "busy", detail: "another ring change is being committed: \(error)"))
+                    return .failure(
+                        ErrorReply(code: "busy", detail: "another ring change is being committed: \(error)"))
                 }
             }
         guard let proposed = try proposal.get() else { return try committedRing() }

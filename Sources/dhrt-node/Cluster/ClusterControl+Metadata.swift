@@ -68,7 +68,8 @@ extension ClusterControl {
         do {
             try DurableFile.write(state.encoded(), to: metadataPath)
         } catch {
-            logger.error("could not store the metadata log", metadata: ["path": "\(metadataPath)", "error": "\(error)"])
+            logger.error(
+                "could not store the metadata log", metadata: ["path": "\(metadataPath)", "error": "\(error)"])
         }
     }
 
@@ -88,7 +89,8 @@ extension ClusterControl {
                 if message.isReply, to == requester, reply == nil {
                     reply = message
                 } else {
-                    outboxSink.yield((to, MetadataCall(sender: cluster.local.name, clusterID: clusterID, message: message)))
+                    outboxSink.yield(
+                        (to, MetadataCall(sender: cluster.local.name, clusterID: clusterID, message: message)))
                 }
             case .committed(let entry):
                 committed.append(entry)

@@ -31,7 +31,8 @@ struct MetadataService: Service {
             return
         }
         do {
-            let reply = try await control.peers.call(call, to: address, expecting: MetadataCall.self, timeout: callTimeout)
+            let reply = try await control.peers.call(
+                call, to: address, expecting: MetadataCall.self, timeout: callTimeout)
             control.receiveMetadata(reply)
         } catch {
             control.metadataUnreachable(peer)

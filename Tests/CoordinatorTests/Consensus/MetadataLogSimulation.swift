@@ -1,5 +1,6 @@
-@testable import Coordinator
 import TestSupport
+
+@testable import Coordinator
 
 /// A seeded cluster of `MetadataLog`s over a lossy, reordering network with partitions and crashes that keep only
 /// what was persisted. It records what the invariants need: leaders per term and every committed entry.
@@ -81,8 +82,9 @@ struct MetadataLogSimulation {
                 sides = split
                 healAt = now + 300 + random.next() % 700
             }
-            if chance(faults.crashRate), let victim = names.filter({ !crashed.contains($0) }).randomElement(
-                using: &random)
+            if chance(faults.crashRate),
+                let victim = names.filter({ !crashed.contains($0) }).randomElement(
+                    using: &random)
             {
                 crashed.insert(victim)
                 restarts.append((now + 100 + random.next() % 500, victim))

@@ -85,7 +85,9 @@ import Testing
         _ = try log.propose(payload: [2], voters: ["n1", "n2"], now: 1_001)
         #expect(log.voters == ["n1", "n2"])
         #expect(!log.isSettled, "two voters: n2 must store the entry before it commits")
-        #expect(throws: MetadataLog.ProposalError.busy) { try log.propose(payload: [3], voters: ["n1", "n2"], now: 1_002) }
+        #expect(throws: MetadataLog.ProposalError.busy) {
+            try log.propose(payload: [3], voters: ["n1", "n2"], now: 1_002)
+        }
     }
 
     @Test func aFollower_refusesProposals_namingTheLeader() throws {
