@@ -120,6 +120,7 @@ let package = Package(
             name: "WireTests",
             dependencies: [
                 "Wire",
+                "Coordinator",
                 "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import Coordinator
 import NIOCore
 import Testing
 import Wire
@@ -17,6 +18,19 @@ import Wire
         try roundTrip(ReplicaGetReply(object: nil))
         try roundTrip(ReplicaGetReply(object: [1, 2, 3]))
         try roundTrip(ReplicaPut(collection: "c", key: [1], object: [9, 9]))
+        try roundTrip(ReplicaPut(collection: "c", key: [1], object: [9, 9], epoch: 12))
+        try roundTrip(ReplicaGet(collection: "c", key: [1], epoch: 3))
+        for message: MetadataMessage in [
+            .requestVote(.init(term: 4, lastIndex: 6, lastTerm: 3, preVote: false)),
+            .vote(.init(term: 4, granted: true, preVote: true)),
+            .append(
+                .init(
+                    term: 3, prevIndex: 0, prevTerm: 0,
+                    entries: [MetadataEntry(index: 6, term: 3, voters: ["n1"], payload: [7])], commitIndex: 6)),
+            .appendReply(.init(term: 3, success: false, index: 5)),
+        ] {
+            try roundTrip(MetadataCall(sender: "n1", clusterID: 9, message: message))
+        }
         try roundTrip(ReplicaPutReply())
         try roundTrip(
             CoordinatePut(

@@ -1,3 +1,4 @@
+import Coordinator
 import NIOCore
 import TestSupport
 import Testing
@@ -31,6 +32,19 @@ import Testing
         TransferPull(partition: 3, afterCollection: "c", afterKey: [1], maxBytes: 1 << 20).encoded(),
         TransferBatchTests.batch.encoded(),
         HintPut(owner: "n3", collection: "c", key: [7], object: [1, 2]).encoded(),
+        ReplicaPut(collection: "c", key: [1], object: [1], epoch: 4).encoded(),
+        MetadataCall(
+            sender: "n1", clusterID: 7,
+            message: .append(
+                .init(
+                    term: 3, prevIndex: 5, prevTerm: 2,
+                    entries: [MetadataEntry(index: 6, term: 3, voters: ["n1", "n2"], payload: [1, 2, 3])],
+                    commitIndex: 5))
+        ).encoded(),
+        MetadataCall(
+            sender: "n2", clusterID: 7,
+            message: .requestVote(.init(term: 4, lastIndex: 6, lastTerm: 3, preVote: true))
+        ).encoded(),
     ].map { Array($0.readableBytesView) }
 
     @Test func frameDecoder_survivesMutatedStreams() {
@@ -60,6 +74,7 @@ import Testing
             { _ = try? Gossip.decode($0) }, { _ = try? ClusterCommand.decode($0) },
             { _ = try? ClusterCommandReply.decode($0) }, { _ = try? TransferPull.decode($0) },
             { _ = try? TransferBatch.decode($0) }, { _ = try? HintPut.decode($0) },
+            { _ = try? MetadataCall.decode($0) },
         ]
         let tried = Fuzzing.run(seeds: Self.messages) { input in
             let payload = ByteBuffer(bytes: input)
