@@ -46,6 +46,9 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// The last answer owed before the connection closes: a parse error's 400, or the 413 of a declared
     /// oversized body.
     private var owed: APIError?
+    /// The body of a refused upload is read and dropped: a client still sending (as HTTP libraries do) then
+    /// gets the answer rather than a closed socket; the connection closes at its end or after a grace time.
+    private var draining = false
     private var waiting = CircularBuffer<HTTPRequestPart>()
     private var readHeld = false
     private var quiesceHeld = false
@@ -68,7 +71,11 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
+        guard !failed else {
+            // A refused upload that the client finishes after all: nothing more will come worth reading.
+            if draining, case .end = Self.unwrapInboundIn(data) { context.close(promise: nil) }
+            return
+        }
         let part = Self.unwrapInboundIn(data)
         if isBusy || !waiting.isEmpty {
             waiting.append(part)
@@ -150,8 +157,9 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         // Close our side but keep reading a moment: closing with unread bytes would reset the connection, and
         // a reset can destroy the answer before the client has read it.
         let channel = context.channel
+        let draining = self.draining
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
-            channel.close(mode: .output, promise: nil)
+            if !draining { channel.close(mode: .output, promise: nil) }
             channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
         }
     }
@@ -228,6 +236,7 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// sending (1 GiB, say) with no answer. Nothing more is read from the connection.
     private func refuseUnread(_ head: HTTPRequest, limit: Int, context: ChannelHandlerContext) {
         failed = true
+        draining = true
         owed = .tooLarge(limit: limit)
         waiting.removeAll()
         if let route = Self.route(head) {
