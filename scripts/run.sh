@@ -16,6 +16,7 @@ for ((i = 0; i + 1 < ${#args[@]}; i++)); do
     if [ "${args[$i]}" = --dir ]; then dir="${args[$((i + 1))]}"; fi
 done
 "$admin" cluster stop --dir "$dir" >/dev/null 2>&1 || true
+# `cluster start` returns once every node answers GET /v1/ready (data requests succeed) and lists all members.
 "$admin" cluster start -n 3 "$@"
 
 cat <<EOT

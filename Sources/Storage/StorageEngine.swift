@@ -289,6 +289,9 @@ public final class StorageEngine: Sendable {
         return StorageStats(collections: stores.mapValues { $0.stats() })
     }
 
+    /// Whether the engine still serves reads and writes: false once `close()` began.
+    public var isOpen: Bool { registry.withLock { !$0.isClosed } }
+
     /// Serves pending group commits, flushes, fsyncs and seals every active file and writes missing hints.
     /// Later calls throw `StorageError.closed`.
     public func close() async throws {

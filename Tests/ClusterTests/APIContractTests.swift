@@ -65,15 +65,23 @@ struct APIContractTests {
         let key = try await HTTP.send(.PUT, "\(cluster[0].httpURL)/v1/kv/errors/\(longKey)", text: "v")
         #expect(key.status == 400)
         #expect(key.object["error"] as? String == "key_too_large")
-        let value = try await HTTP.send(
-            .PUT, "\(cluster[0].httpURL)/v1/kv/errors/big", body: [UInt8](repeating: 7, count: (8 << 20) + 1))
+        // Raw sockets: the 413 comes from the head, before the upload ends, which AsyncHTTPClient reports as
+        // a closed channel rather than as the answer.
+        let value = try Self.upload("PUT /v1/kv/errors/big", bytes: (8 << 20) + 1, port: cluster[0].httpPort)
         #expect(value.status == 413)
-        #expect((value.object["detail"] as? String)?.contains(String(8 << 20)) == true, "\(value.text)")
-        let batch = try await HTTP.send(
-            .POST, "\(cluster[0].httpURL)/v1/kv/errors/_batch", body: [UInt8](repeating: 0x20, count: (16 << 20) + 1))
+        #expect((value.json["detail"] as? String)?.contains(String(8 << 20)) == true)
+        let batch = try Self.upload("POST /v1/kv/errors/_batch", bytes: (16 << 20) + 1, port: cluster[0].httpPort)
         #expect(batch.status == 413)
-        #expect(batch.object["error"] as? String == "too_large")
-        #expect((batch.object["detail"] as? String)?.contains(String(16 << 20)) == true, "\(batch.text)")
+        #expect(batch.json["error"] as? String == "too_large")
+        #expect((batch.json["detail"] as? String)?.contains(String(16 << 20)) == true)
+    }
+
+    /// Sends a head declaring `bytes` and as much of the body as the node takes; returns its answer.
+    static func upload(_ requestLine: String, bytes: Int, port: Int) throws -> RawResponse {
+        let socket = try RawSocket(port: port, timeout: .seconds(10))
+        socket.write("\(requestLine) HTTP/1.1\r\nHost: x\r\nContent-Length: \(bytes)\r\n\r\n")
+        socket.write([UInt8](repeating: 0x20, count: bytes))
+        return try #require(RawResponse(socket.readToClose()), "\(requestLine): no answer")
     }
 
     @Test func missingKeysAndUnknownPathsAre404() async throws {

@@ -11,36 +11,117 @@ struct FrontDoorBugTests {
 
     // MARK: Key listing cursors
 
-    /// Keys whose bytes look like escapes, or are not UTF-8, page one at a time: each listed once, no loop.
-    @Test func listingPagesEveryKeyOnceWhateverItsBytes() async throws {
-        let paths = ["%2Bplus%2B", "a%25b", "a%252Fb", "a%2Fb", "%FF%01", "%FF%02", "plain"]
-        for path in paths {
-            // A raw request: URL libraries normalise escapes such as %FF.
+    /// Keys, as raw path segments, whose bytes standard URL encoding changes: `+`, `/`, space, `%`, `&`, `=`,
+    /// non-ASCII UTF-8 and bytes that are not UTF-8.
+    static let awkwardKeys = [
+        "%2Bplus%2B", "a%20b", "a%2Fb", "a%25b", "a%252Fb", "a%2Bb%3Dc%26d", "%C3%A9t%C3%A9", "%FF%01", "%FF%02",
+        "plain",
+    ]
+
+    /// Writes `awkwardKeys` into `collection` through raw requests (URL libraries normalise escapes such as %FF).
+    func putAwkwardKeys(_ collection: String) throws -> [[UInt8]] {
+        for path in Self.awkwardKeys {
             let socket = try RawSocket(port: cluster[0].httpPort)
             socket.write(
-                "PUT /v1/kv/cursors/\(path) HTTP/1.1\r\nHost: x\r\nX-Dhrt-W: all\r\nContent-Length: 1\r\n"
+                "PUT /v1/kv/\(collection)/\(path) HTTP/1.1\r\nHost: x\r\nX-Dhrt-W: all\r\nContent-Length: 1\r\n"
                     + "Connection: close\r\n\r\nv")
             #expect(RawResponse(socket.readToClose())?.status == 204, "PUT \(path)")
         }
-        var after: String?
+        return Self.awkwardKeys.map { Self.percentDecode($0)! }.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    /// How a client hands `next` back: as it is, or through the query encoding of a standard URL library.
+    enum CursorClient: String, CaseIterable, Sendable {
+        case asItIs
+        /// Swift's `URLComponents.queryItems`.
+        case urlComponents
+        /// Python's `urllib.parse.quote(value, safe='')`: every byte but `A-Za-z0-9_.-~` as `%XX`.
+        case pythonQuote
+        /// Every byte as `%XX`, even unreserved ones: decoded once, it is still the cursor.
+        case everyByteEscaped
+
+        func url(_ base: String, limit: Int, cursor: String?, encoding: String?) -> String {
+            var items = [("limit", "\(limit)")]
+            if let encoding { items.append(("encoding", encoding)) }
+            if let cursor { items.append(("cursor", cursor)) }
+            switch self {
+            case .asItIs:
+                return base + "?" + items.map { "\($0)=\($1)" }.joined(separator: "&")
+            case .urlComponents:
+                var components = URLComponents(string: base)!
+                components.queryItems = items.map { URLQueryItem(name: $0, value: $1) }
+                return components.url!.absoluteString
+            case .pythonQuote, .everyByteEscaped:
+                // Only the cursor is escaped byte by byte: no client escapes the digits of `limit`.
+                return base + "?"
+                    + items.map { name, value in
+                        let keep = self == .pythonQuote || name != "cursor"
+                        return "\(name)=\(FrontDoorBugTests.escape(value, keepUnreserved: keep))"
+                    }.joined(separator: "&")
+            }
+        }
+    }
+
+    /// Pages one key at a time, handing `next` back through `client`: every key is listed once, and paging ends.
+    @Test(arguments: CursorClient.allCases)
+    func listingPagesEveryKeyOnceWhateverItsBytes(client: CursorClient) async throws {
+        let collection = "cursors-\(client.rawValue)"
+        let expected = try putAwkwardKeys(collection)
+        var cursor: String?
         var seen: [[UInt8]] = []
-        var listed = 0
-        for _ in 0..<(paths.count + 3) {
-            var url = "\(cluster[1].httpURL)/v1/kv/cursors?limit=1"
-            if let after { url += "&after=\(after)" }
+        var pages = 0
+        repeat {
+            pages += 1
+            let url = client.url(
+                "\(cluster[1].httpURL)/v1/kv/\(collection)", limit: 1, cursor: cursor, encoding: "base64")
             let page = try await HTTP.send(.GET, url)
             #expect(page.status == 200, "\(url): \(page.text)")
-            listed += (page.object["keys"] as? [Any])?.count ?? 0
-            guard let next = page.object["next"] as? String else { break }
-            // `next` is percent-encoded, so it round-trips bytes that are not UTF-8.
-            let bytes = try #require(Self.percentDecode(next), "next \(next) is not percent-encoded")
-            if let last = seen.last { #expect(last.lexicographicallyPrecedes(bytes), "cursor went back: \(next)") }
-            seen.append(bytes)
-            after = next
-        }
-        #expect(listed == paths.count)
-        let expected = paths.map { Self.percentDecode($0)! }.sorted { $0.lexicographicallyPrecedes($1) }
-        #expect(Array(seen.prefix(expected.count)) == expected)
+            let keys = (page.object["keys"] as? [String] ?? []).map { Data(base64Encoded: $0).map(Array.init) }
+            #expect(!keys.contains(nil), "keys are not base64: \(page.text)")
+            seen += keys.compactMap { $0 }
+            cursor = page.object["next"] as? String
+            // The cursor is opaque, but made only of characters no URL library escapes.
+            if let cursor {
+                #expect(cursor.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+            }
+        } while cursor != nil && pages <= expected.count + 2
+        #expect(cursor == nil, "paging did not end after \(pages) pages")
+        #expect(seen == expected)
+    }
+
+    /// Without `encoding`, UTF-8 keys read as themselves; `after` still takes a plain (percent-encoded) key.
+    @Test func listingKeysAsTextAndAfterAPlainKey() async throws {
+        let collection = "cursors-text"
+        let expected = try putAwkwardKeys(collection)
+        let page = try await HTTP.send(.GET, "\(cluster[2].httpURL)/v1/kv/\(collection)?limit=100")
+        let keys = page.object["keys"] as? [String] ?? []
+        #expect(keys.count == expected.count)
+        for key in ["+plus+", "a b", "a/b", "a%b", "a+b=c&d", "été"] { #expect(keys.contains(key), "\(key)") }
+        let after = try await HTTP.send(.GET, "\(cluster[2].httpURL)/v1/kv/\(collection)?after=a%2Fb&limit=100")
+        let rest = (after.object["keys"] as? [String] ?? [])
+        // Sorted bytewise, "a+b=c&d" (0x2B) comes before "a/b" (0x2F): after it are plain, été and the 0xFF keys.
+        #expect(rest.count == 4, "\(after.text)")
+        #expect(rest.first == "plain", "\(after.text)")
+    }
+
+    @Test func aCursorThatIsNotOneIsA400() async throws {
+        let reply = try await HTTP.send(.GET, "\(cluster[0].httpURL)/v1/kv/cursors-bad?cursor=a%2Bb")
+        #expect(reply.status == 400, "\(reply.text)")
+        #expect(reply.object["error"] as? String == "bad_cursor")
+        let both = try await HTTP.send(.GET, "\(cluster[0].httpURL)/v1/kv/cursors-bad?cursor=YQ&after=a")
+        #expect(both.status == 400, "\(both.text)")
+        let encoding = try await HTTP.send(.GET, "\(cluster[0].httpURL)/v1/kv/cursors-bad?encoding=hex")
+        #expect(encoding.status == 400, "\(encoding.text)")
+        #expect(encoding.object["error"] as? String == "bad_encoding")
+    }
+
+    static func escape(_ text: String, keepUnreserved: Bool) -> String {
+        text.utf8.map { byte in
+            let unreserved =
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                || [0x2D, 0x2E, 0x5F, 0x7E].contains(byte)
+            return keepUnreserved && unreserved ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)
+        }.joined()
     }
 
     static func percentDecode(_ text: String) -> [UInt8]? {
@@ -125,6 +206,51 @@ struct FrontDoorBugTests {
         let text = String(decoding: socket.readToClose(), as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 404"), "\(text.prefix(200))")
         #expect(text.components(separatedBy: "HTTP/1.1 400").count == 2, "\(text)")
+    }
+
+    // MARK: Declared oversized bodies
+
+    static let oversizedRoutes = [
+        "PUT /v1/kv/big/k", "PUT /v1/kv/big/a%2Fb", "POST /v1/kv/big/_batch", "POST /v1/cluster/join",
+        "POST /big/k/v", "GET /health",
+    ]
+
+    /// A head declaring 1 GiB is refused from the head: a 413 within seconds, then the connection closes,
+    /// though almost all of the body is still owed.
+    @Test(arguments: oversizedRoutes)
+    func aDeclaredOversizedBodyIsRefusedFromItsHead(route: String) throws {
+        let socket = try RawSocket(port: cluster[0].httpPort, timeout: .seconds(5))
+        let started = ContinuousClock.now
+        socket.write(
+            "\(route) HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n" + String(repeating: "x", count: 1024))
+        let bytes = socket.readToClose()
+        let response = try #require(RawResponse(bytes), "\(route): no answer in \(ContinuousClock.now - started)")
+        #expect(response.status == 413, "\(route)")
+        #expect(response.json["error"] as? String == "too_large", "\(route)")
+        #expect(response.headers["connection"] == "close", "\(route)")
+        #expect(response.headers["x-dhrt-node"] == "n1", "\(route)")
+        #expect(ContinuousClock.now - started < .seconds(4), "\(route): the connection was not closed")
+    }
+
+    // MARK: Metrics
+
+    /// Siblings (300) and plain reads (200) are both 3xx/2xx-class successes; the exact code tells them apart.
+    @Test func metricsLabelRequestsByTheirExactStatusCode() async throws {
+        let url = "/v1/kv/metric-codes/doc"
+        #expect(try await HTTP.send(.PUT, cluster[0].httpURL + url, text: "from n1").status == 204)
+        #expect(try await HTTP.send(.PUT, cluster[1].httpURL + url, text: "from n2").status == 204)
+        let siblings = try await HTTP.send(.GET, cluster[2].httpURL + url, headers: [("X-Dhrt-R", "all")])
+        #expect(siblings.status == 300)
+        #expect(try await HTTP.send(.PUT, cluster[0].httpURL + url + "-single", text: "one").status == 204)
+        let single = try await HTTP.send(.GET, cluster[2].httpURL + url + "-single", headers: [("X-Dhrt-R", "all")])
+        #expect(single.status == 200)
+        let metrics = try await HTTP.send(.GET, "\(cluster[2].httpURL)/metrics")
+        let lines = metrics.text.split(separator: "\n").filter {
+            $0.hasPrefix("dhrt_requests_total{") && $0.contains(#"operation="get""#)
+                && $0.contains(#"consistency="all""#)
+        }
+        #expect(lines.contains { $0.contains(#"code="300""#) }, "\(lines)")
+        #expect(lines.contains { $0.contains(#"code="200""#) }, "\(lines)")
     }
 
     // MARK: Drops against late writes

@@ -84,7 +84,7 @@ struct ReplicationTests {
         var seen: [String] = []
         var after: String?
         for _ in 0..<10 {
-            let query = after.map { "&after=\($0)" } ?? ""
+            let query = after.map { "&cursor=\($0)" } ?? ""
             let page = try await HTTP.send(.GET, "\(cluster[1].httpURL)/v1/kv/listing?limit=10\(query)")
             #expect(page.status == 200)
             seen += page.object["keys"] as? [String] ?? []

@@ -5,7 +5,8 @@ public import Ring
 /// Nodes started together, each given the others as seeds, form one cluster without an admin step: the
 /// lowest-named of them builds the first ring once every seed and every member it heard of has answered and
 /// nothing new was heard for a settling time; the others adopt that ring when it reaches them. A node that
-/// meets a formed cluster which does not list it waits to be joined (`--join`, `dhrt-admin join`).
+/// meets a formed cluster which does not list it waits to be joined (`--join`, `dhrt-admin join`). A node with no
+/// seeds that has heard from no one forms its one-node cluster at once.
 public struct Formation: Sendable {
     public enum Decision: Sendable, Equatable {
         /// Keep listening; the sentence says what for.
@@ -77,6 +78,8 @@ public struct Formation: Sendable {
             let names = foreign.members.map(\.name).joined(separator: ",")
             return .wait("the cluster of \(names) is formed without this node: join it with --join or dhrt-admin join")
         }
+        // No seeds and nobody heard from: a one-node cluster is meant, and waiting would only make it late.
+        if seeds.isEmpty, known.count == 1 { return .form([local]) }
         let missingSeeds = seeds.subtracting(seedsAnswered)
         if !missingSeeds.isEmpty { return .wait("waiting for seeds \(missingSeeds.sorted().joined(separator: ","))") }
         let silent = known.keys.filter { $0 != local.name && !answered.contains($0) }

@@ -1,5 +1,6 @@
-/// Unpadded base64url (RFC 4648 §5) for client contexts; strict: no padding, no whitespace, no stray bits.
-enum Base64URL {
+/// Unpadded base64url (RFC 4648 §5) for client contexts and listing cursors; strict: no padding, no whitespace,
+/// no stray bits.
+public enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     private static let reverse: [UInt8] = {
@@ -10,7 +11,8 @@ enum Base64URL {
         return table
     }()
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    /// The unpadded base64url text of `bytes`.
+    public static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count * 4 + 2) / 3)
         var index = 0
@@ -34,7 +36,7 @@ enum Base64URL {
     }
 
     /// Returns nil for anything but canonical unpadded base64url.
-    static func decode(_ text: String) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         let characters = Array(text.utf8)
         guard characters.count % 4 != 1 else { return nil }
         var out: [UInt8] = []

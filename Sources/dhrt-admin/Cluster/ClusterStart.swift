@@ -37,7 +37,7 @@ struct ClusterStart: AsyncParsableCommand {
     @Flag(help: "Generate a client token, an admin token and a cluster secret, print the tokens, and require them.")
     var secure = false
 
-    @Option(help: "Seconds to wait for every node to be healthy and to know all members.")
+    @Option(help: "Seconds to wait for every node to be ready (GET /v1/ready) and to know all members.")
     var timeout: Double = 30
 
     func validate() throws {
@@ -96,17 +96,17 @@ struct ClusterStart: AsyncParsableCommand {
         print("cluster of \(n) ready in \(cluster.directory)")
     }
 
-    /// Waits for health of `indices`, then for every node to list all members; fails naming the log to read.
+    /// Waits for readiness of `indices`, then for every node to list all members; fails naming the log to read.
     static func waitReady(
         _ cluster: LocalCluster, layout: ClusterLayout, indices: [Int], seconds: Double
     ) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         for index in indices {
-            let healthy = await Readiness.waitHealthy(
+            let ready = await Readiness.waitReady(
                 layout.url(index), seconds: max(1, deadline.timeIntervalSinceNow),
                 alive: { cluster.runningPID(index) != nil })
-            guard healthy else {
-                let reason = cluster.runningPID(index) == nil ? "exited" : "is not healthy after \(Int(seconds)) s"
+            guard ready else {
+                let reason = cluster.runningPID(index) == nil ? "exited" : "is not ready after \(Int(seconds)) s"
                 throw AdminError.failed("\(layout.name(index)) \(reason); see \(cluster.logPath(index))")
             }
         }

@@ -129,13 +129,14 @@ struct LocalCluster {
 
 /// Bounded waits on nodes coming up.
 enum Readiness {
-    /// Polls `GET /health` until it answers 2xx or `seconds` pass.
-    static func waitHealthy(_ url: String, seconds: Double, alive: () -> Bool = { true }) async -> Bool {
+    /// Polls `GET /v1/ready` until it answers 2xx (data requests can succeed) or `seconds` pass. `/health` would
+    /// answer as soon as the node listens, before it is in a cluster.
+    static func waitReady(_ url: String, seconds: Double, alive: () -> Bool = { true }) async -> Bool {
         var client = NodeClient(baseURL: url)
         client.timeout = .seconds(1)
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if let response = try? await client.send(.GET, "/health"), response.isSuccess { return true }
+            if let response = try? await client.send(.GET, "/v1/ready"), response.isSuccess { return true }
             if !alive() { return false }
             try? await Task.sleep(for: .milliseconds(150))
         }

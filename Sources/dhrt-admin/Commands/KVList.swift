@@ -16,16 +16,22 @@ struct KVList: AsyncParsableCommand {
     @Option(help: "Keys per page (1-10000).")
     var limit: Int = 100
 
-    @Option(help: "Start after this cursor: the 'next' of the previous page, as printed (already percent-encoded).")
+    @Option(help: "Continue a listing: the 'next' of the previous page, as printed.")
+    var cursor: String?
+
+    @Option(help: "Start after this key (plain text; it is percent-encoded for you).")
     var after: String?
 
     func validate() throws {
         guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be 1-10000, got \(limit).") }
+        if cursor != nil, after != nil { throw ValidationError("Give --cursor or --after, not both.") }
     }
 
     func run() async throws {
         var path = "/v1/kv/\(PathEscape.component(collection))?limit=\(limit)"
-        if let after { path += "&after=\(after)" }
+        // The cursor is base64url, which needs no escaping; escaping it anyway is harmless.
+        if let cursor { path += "&cursor=\(PathEscape.query(cursor))" }
+        if let after { path += "&after=\(PathEscape.query(after))" }
         let response = try await options.client.expect(.GET, path)
         if options.json {
             print(response.text)
@@ -33,7 +39,7 @@ struct KVList: AsyncParsableCommand {
         }
         let page = KeyPage(response.body)
         page.keys.forEach { print($0) }
-        if let next = page.next { print("… more: --after \(next)") }
+        if let next = page.next { print("… more: --cursor \(next)") }
     }
 }
 

@@ -8,10 +8,10 @@ enum Access: Sendable {
 }
 
 extension Route {
-    /// `/health` stays open so that load balancers and orchestrators need no secret.
+    /// `/health` and `/v1/ready` stay open so that load balancers and orchestrators need no secret.
     var access: Access {
         switch self {
-        case .health: .open
+        case .health, .ready: .open
         case .object, .listKeys, .batch, .seedGet, .seedSet, .seedDelete, .seedList: .client
         case .dropCollection, .seedDrop, .status, .ring, .metrics, .seedStats, .transfers, .hints, .cluster: .admin
         }

@@ -18,33 +18,20 @@ struct KVHandlers {
     }
 
     func list(collection: String, request: Request) async throws -> Response {
-        // The raw query, decoded once here: `after` is any byte string, so `+` and `%25` mean only themselves.
-        let query = request.uri.query
-        var limit = 1000
-        if let text = PercentDecoding.rawQueryValue("limit", in: query) {
-            guard let value = Int(text), (1...10_000).contains(value) else {
-                throw APIError.badRequest("bad_limit", "limit must be an integer from 1 to 10000")
-            }
-            limit = value
-        }
-        var after: [UInt8]?
-        if let text = PercentDecoding.rawQueryValue("after", in: query) {
-            guard let bytes = PercentDecoding.decode(text) else {
-                throw APIError.badRequest("bad_after", "after has a malformed percent escape")
-            }
-            after = bytes
-        }
-        let page = try await node.kv.listKeys(collection: collection, after: after, limit: limit)
+        let query = try ListingQuery(request.uri.query)
+        let page = try await node.kv.listKeys(collection: collection, after: query.after, limit: query.limit)
         var json = JSONWriter()
         json.object { json in
             json.field("collection", collection)
+            if query.base64 { json.field("encoding", "base64") }
             json.key("keys")
             json.array { json in
-                for key in page.keys { json.value(utf8: key) }
+                for key in page.keys {
+                    if query.base64 { json.value(Data(key).base64EncodedString()) } else { json.value(utf8: key) }
+                }
             }
             json.key("next")
-            // Percent-encoded so that it round-trips any key, UTF-8 or not, as `after`.
-            if let next = page.next { json.value(PercentDecoding.encode(next)) } else { json.null() }
+            if let next = page.next { json.value(ListingCursor.encode(next)) } else { json.null() }
         }
         return json.response()
     }

@@ -44,7 +44,8 @@ struct NodeResponder: HTTPResponder {
             response = APIError(.internalServerError, "internal", "\(error)").response
         }
         response.headers[.dhrtNode] = node.config.name
-        if operation != "metrics" && operation != "health" {
+        // Probes and scrapes come every few seconds; counting them would drown the client requests.
+        if operation != "metrics" && operation != "health" && operation != "ready" {
             node.metrics.recordRequest(
                 operation: operation, consistency: consistency, status: response.status.code,
                 duration: ContinuousClock.now - start)
@@ -56,6 +57,7 @@ struct NodeResponder: HTTPResponder {
         let handlers = KVHandlers(node: node)
         switch route {
         case .health: return StatusHandlers(node: node).health()
+        case .ready: return StatusHandlers(node: node).ready()
         case .metrics: return StatusHandlers(node: node).metrics()
         case .status: return StatusHandlers(node: node).status()
         case .ring: return try StatusHandlers(node: node).ring()
@@ -85,6 +87,7 @@ struct NodeResponder: HTTPResponder {
     private static func rawLabel(_ route: Route, _ headers: HTTPFields) -> (String, String) {
         switch route {
         case .health: return ("health", "-")
+        case .ready: return ("ready", "-")
         case .metrics: return ("metrics", "-")
         case .status, .seedStats, .ring, .transfers, .hints: return ("status", "-")
         case .cluster: return ("cluster", "-")

@@ -43,8 +43,12 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private var mode = Mode.idle
     /// The request stream could not be parsed: nothing more is read from it.
     private var failed = false
-    /// The parse error owed a JSON 400 before the connection closes.
-    private var malformed: (any Error)?
+    /// The last answer owed before the connection closes: a parse error's 400, or the 413 of a declared
+    /// oversized body.
+    private var owed: APIError?
+    /// The body of a refused upload is read and dropped: a client still sending (as HTTP libraries do) then
+    /// gets the answer rather than a closed socket; the connection closes at its end or after a grace time.
+    private var draining = false
     private var waiting = CircularBuffer<HTTPRequestPart>()
     private var readHeld = false
     private var quiesceHeld = false
@@ -67,7 +71,11 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
+        guard !failed else {
+            // A refused upload that the client finishes after all: nothing more will come worth reading.
+            if draining, case .end = Self.unwrapInboundIn(data) { context.close(promise: nil) }
+            return
+        }
         let part = Self.unwrapInboundIn(data)
         if isBusy || !waiting.isEmpty {
             waiting.append(part)
@@ -122,11 +130,11 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case .passingThrough(requestEnded: false, responseEnded: true):
             context.close(promise: nil)
         case .idle, .collecting:
-            malformed = error
+            owed = .badRequest("bad_request", "malformed HTTP request: \(error)")
             waiting.removeAll()
-            sendMalformed(context: context)
+            sendFinal(context: context)
         case .answering, .passingThrough(requestEnded: true, _):
-            malformed = error
+            owed = .badRequest("bad_request", "malformed HTTP request: \(error)")
             waiting.removeAll()
         }
     }
@@ -135,10 +143,10 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         error is HTTPParserError || error is HTTP1TypeConversionError
     }
 
-    private func sendMalformed(context: ChannelHandlerContext) {
+    private func sendFinal(context: ChannelHandlerContext) {
+        guard let owed else { return }
         mode = .answering
-        var answer = APIError.badRequest("bad_request", "malformed HTTP request: \(malformed.map { "\($0)" } ?? "")")
-            .answer
+        var answer = owed.answer
         answer.headers[.dhrtNode] = node.config.name
         answer.headers[.connection] = "close"
         answer.headers[.contentLength] = String(answer.body.readableBytes)
@@ -149,8 +157,9 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         // Close our side but keep reading a moment: closing with unread bytes would reset the connection, and
         // a reset can destroy the answer before the client has read it.
         let channel = context.channel
+        let draining = self.draining
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
-            channel.close(mode: .output, promise: nil)
+            if !draining { channel.close(mode: .output, promise: nil) }
             channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
         }
     }
@@ -162,7 +171,9 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         switch (mode, part) {
         case (.idle, .head(let head)):
-            if var pending = Self.objectRequest(head) {
+            if let limit = declaredOverLimit(head) {
+                refuseUnread(head, limit: limit, context: context)
+            } else if var pending = Self.objectRequest(head) {
                 if !authorization.isOpen { pending.denied = authorization.check(.client, head.headerFields) }
                 mode = .collecting(pending)
                 // curl -T and other uploaders wait (curl: 1 s) for this before they send the body.
@@ -209,6 +220,38 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         case (.idle, _), (.passingThrough, _):
             context.fireChannelRead(Self.wrapInboundOut(part))
         }
+    }
+
+    /// The body limit of `head`'s route when its `Content-Length` declares more: such a body is never read.
+    private func declaredOverLimit(_ head: HTTPRequest) -> Int? {
+        // Routes are resolved only for a length over the value limit: every upload's head passes here.
+        guard let text = head.headerFields[.contentLength], let declared = Int(text),
+            declared > node.limits.maxValueSize
+        else { return nil }
+        guard case .batch? = Self.route(head) else { return node.limits.maxValueSize }
+        return declared > node.limits.maxBatchSize ? node.limits.maxBatchSize : nil
+    }
+
+    /// Answers 413 at once and closes: waiting for a body the node will refuse anyway would leave the client
+    /// sending (1 GiB, say) with no answer. Nothing more is read from the connection.
+    private func refuseUnread(_ head: HTTPRequest, limit: Int, context: ChannelHandlerContext) {
+        failed = true
+        draining = true
+        owed = .tooLarge(limit: limit)
+        waiting.removeAll()
+        if let route = Self.route(head) {
+            let (operation, consistency) = NodeResponder.label(route, head.headerFields)
+            node.metrics.recordRequest(
+                operation: operation, consistency: consistency, status: 413, duration: .zero)
+        }
+        sendFinal(context: context)
+    }
+
+    /// The route of `head`, its query dropped; nil when it has none.
+    private static func route(_ head: HTTPRequest) -> Route? {
+        guard let target = head.path else { return nil }
+        let path = target.utf8.contains(UInt8(ascii: "?")) ? String(target[..<target.firstIndex(of: "?")!]) : target
+        return try? Route.resolve(method: head.method, path: path)
     }
 
     /// The pending object request for a head the fast path serves, or nil to pass it through.
@@ -275,8 +318,8 @@ final class ObjectFastPath: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// After an answer: serve what waited, then read again and pass on a held quiesce.
     private func resume(context: ChannelHandlerContext) {
-        if malformed != nil {
-            sendMalformed(context: context)
+        if owed != nil {
+            sendFinal(context: context)
             return
         }
         var forwarded = false

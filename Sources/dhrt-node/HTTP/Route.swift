@@ -3,7 +3,10 @@ import HTTPTypes
 
 /// Where an HTTP request goes, decided from its method and raw (percent-encoded) path alone.
 enum Route: Equatable, Sendable {
+    /// `GET /health`: liveness, 200 whenever the process serves HTTP.
     case health
+    /// `GET /v1/ready`: readiness, 200 only when data requests can succeed.
+    case ready
     case metrics
     case status
     /// `GET /v1/ring`: the ring as JSON.
@@ -95,6 +98,9 @@ extension Route {
         case ("status", 1):
             try allow(method, [.get])
             return .status
+        case ("ready", 1):
+            try allow(method, [.get, .head])
+            return .ready
         case ("ring", 1):
             try allow(method, [.get])
             return .ring

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Ring
 
-/// `/health`, `/metrics`, `/v1/status` and the original design's `GET /` stats.
+/// `/health`, `/v1/ready`, `/metrics`, `/v1/status` and the original design's `GET /` stats.
 struct StatusHandlers {
     let node: Node
 
@@ -11,6 +11,29 @@ struct StatusHandlers {
         json.object { json in
             json.field("status", "ok")
             json.field("node", node.config.name)
+        }
+        return json.response()
+    }
+
+    /// 200 once data requests can succeed: this node is in a formed cluster and its storage is open. Else 503
+    /// `not_ready` naming why, so that a script or an orchestrator waits on this rather than on `/health`.
+    func ready() -> Response {
+        let snapshot = node.cluster.snapshot
+        let why: String? =
+            if !node.storage.isOpen {
+                "\(node.config.name) is shutting down: its storage is closed"
+            } else if !snapshot.isFormed {
+                "\(node.config.name) is not in a cluster yet: it forms one with its seeds or waits to be joined"
+            } else {
+                nil
+            }
+        if let why { return APIError(.serviceUnavailable, "not_ready", why).response }
+        var json = JSONWriter()
+        json.object { json in
+            json.field("status", "ready")
+            json.field("node", node.config.name)
+            json.key("epoch")
+            json.value(Int(snapshot.ring.epoch))
         }
         return json.response()
     }

@@ -44,10 +44,10 @@ struct NodeMetrics: Sendable {
         hintBytesReplayed.increment(by: bytes)
     }
 
-    /// Counts one client request and records its latency, by operation, consistency level and status.
+    /// Counts one client request and records its latency, by operation, consistency level and status code.
     func recordRequest(operation: String, consistency: String, status: Int, duration: Duration) {
         let (counter, timer) = requestInstruments.instruments(
-            operation: operation, consistency: consistency, statusClass: status / 100)
+            operation: operation, consistency: consistency, code: status)
         counter.increment()
         timer.recordNanoseconds(duration.nanoseconds)
     }
@@ -91,20 +91,22 @@ private final class RequestInstruments: Sendable {
     private struct Labels: Hashable {
         var operation: String
         var consistency: String
-        var statusClass: Int
+        var code: Int
     }
 
     private let made = Mutex<[Labels: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
 
-    func instruments(operation: String, consistency: String, statusClass: Int)
-        -> (CoreMetrics.Counter, CoreMetrics.Timer)
-    {
-        let labels = Labels(operation: operation, consistency: consistency, statusClass: statusClass)
+    func instruments(operation: String, consistency: String, code: Int) -> (CoreMetrics.Counter, CoreMetrics.Timer) {
+        let labels = Labels(operation: operation, consistency: consistency, code: code)
         return made.withLock { made in
             if let known = made[labels] { return known }
+            // `code` tells 200 from 300 (siblings) and 404 from 412; `status` keeps the class for older queries.
             let counter = CoreMetrics.Counter(
                 label: "dhrt_requests_total",
-                dimensions: [("operation", operation), ("consistency", consistency), ("status", "\(statusClass)xx")])
+                dimensions: [
+                    ("operation", operation), ("consistency", consistency), ("status", "\(code / 100)xx"),
+                    ("code", "\(code)"),
+                ])
             let timer = CoreMetrics.Timer(
                 label: "dhrt_request_duration_seconds",
                 dimensions: [("operation", operation), ("consistency", consistency)])

@@ -46,4 +46,18 @@ import Testing
         let formation = Formation(local: member("solo"), seeds: [], now: 0, settle: Self.second)
         #expect(formation.decide(now: 2 * Self.second) == .form([member("solo")]))
     }
+
+    /// No settling time: a lone node is asked to serve at once, and nothing can change its mind.
+    @Test func aNodeWithoutSeeds_formsAloneAtOnce() {
+        let formation = Formation(local: member("solo"), seeds: [], now: 0, settle: Self.second)
+        #expect(formation.decide(now: 0) == .form([member("solo")]))
+    }
+
+    /// A node given no seeds but dialled by one that lists it still settles with its caller.
+    @Test func aNodeWithoutSeedsThatWasDialled_settlesWithItsCaller() {
+        var formation = Formation(local: member("n1"), seeds: [], now: 0, settle: Self.second)
+        formation.onFresh(member("n2"), address: nil, reported: [], now: 0)
+        #expect(formation.decide(now: 0) == .wait("settling"))
+        #expect(formation.decide(now: Self.second) == .form([member("n1"), member("n2")]))
+    }
 }
