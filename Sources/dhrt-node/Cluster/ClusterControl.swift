@@ -262,6 +262,10 @@ final class ClusterControl: Sendable {
                 receive(next, from: cluster.local.name)
                 logger.info(
                     "plan committed", metadata: ["epoch": "\(next.epoch)", "transfers": "\(next.pending.count)"])
+            case .abort:
+                let next = try ring.aborting()
+                receive(next, from: cluster.local.name)
+                logger.info("plan aborted", metadata: ["epoch": "\(next.epoch)"])
             case .transferred:
                 guard command.planID == ring.planID, let next = ring.markingTransferred(command.name) else { break }
                 receive(next, from: command.name)
