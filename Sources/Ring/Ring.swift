@@ -23,6 +23,9 @@ public struct Ring: Sendable, Equatable {
     public internal(set) var pending: [Transfer]
     /// Members that received all the data of the pending transfers (sorted names).
     public internal(set) var transferred: [String]
+    /// The changes of the pending plan, by member name, in the order they were planned; empty when nothing is
+    /// pending, or for a ring decoded from an encoding that did not carry them (see `planChanges`).
+    var steps: [PlanStep]
     /// For each partition, `min(N, S)` member indices: the precomputed preference lists.
     @usableFromInline var preferenceTable: [UInt16]
     @usableFromInline var preferenceWidth: Int
@@ -32,11 +35,12 @@ public struct Ring: Sendable, Equatable {
 
     init(
         epoch: UInt64, clusterID: UInt64 = 0, partitioner: Partitioner, replicas: Int, members: [Member],
-        owners: [UInt16], pending: [Transfer], transferred: [String] = []
+        owners: [UInt16], pending: [Transfer], transferred: [String] = [], steps: [PlanStep] = []
     ) {
         self.epoch = epoch
         self.clusterID = clusterID
         self.transferred = transferred
+        self.steps = pending.isEmpty ? [] : steps
         self.partitioner = partitioner
         self.replicas = replicas
         self.members = members

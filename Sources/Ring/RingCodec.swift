@@ -1,12 +1,14 @@
 /// Binary encoding of a ring for gossip: little-endian, version byte first, XXH3 checksum last.
 ///
 /// `u8 version | u64 epoch | u64 cluster id | u16 Q | u8 N | u16 S | S × member | Q × u16 owner | u32 P |
-/// P × (u16 partition, u16 from, u16 to) | u16 T | T × u16 transferred member | u64 xxh3 of all before`; a member
-/// is `str name | str cluster | str http | u8 hasZone [str zone] | u8 state`, where `str` is
-/// `u8 length | UTF-8 bytes`.
+/// P × (u16 partition, u16 from, u16 to) | u16 T | T × u16 transferred member | u16 C | C × change |
+/// u64 xxh3 of all before`; a member is `str name | str cluster | str http | u8 hasZone [str zone] | u8 state`,
+/// where `str` is `u8 length | UTF-8 bytes`; a change of the pending plan is `u8 kind (0 join, 1 leave,
+/// 2 force-remove, 3 replace) | u16 member [u16 new member, for a replace]`. Version 2 had no changes section;
+/// it is still decoded (the plan's changes are then read from member states, see `planChanges`).
 extension Ring {
     /// The current encoding version.
-    public static let encodingVersion: UInt8 = 2
+    public static let encodingVersion: UInt8 = 3
     static let states: [MemberState] = [.joining, .up, .leaving, .down, .left]
 
     /// This ring's binary encoding.
@@ -40,6 +42,12 @@ extension Ring {
         }
         out.appendLittleEndian(UInt16(transferred.count))
         for name in transferred { out.appendLittleEndian(UInt16(index(of: name) ?? 0)) }
+        out.appendLittleEndian(UInt16(steps.count))
+        for step in steps {
+            out.append(step.kind.rawValue)
+            out.appendLittleEndian(UInt16(index(of: step.name) ?? 0))
+            if step.kind == .replace { out.appendLittleEndian(UInt16(step.new.flatMap(index(of:)) ?? 0)) }
+        }
         out.appendLittleEndian(out.withUnsafeBytes { KeyHash.xxh3($0) })
         return out
     }
@@ -54,7 +62,7 @@ extension Ring {
             throw RingError.decoding("checksum mismatch")
         }
         let version: UInt8 = try reader.read()
-        guard version == encodingVersion else { throw RingError.decoding("unknown version \(version)") }
+        guard version == 2 || version == encodingVersion else { throw RingError.decoding("unknown version \(version)") }
         let epoch: UInt64 = try reader.read()
         let clusterID: UInt64 = try reader.read()
         let partitioner: Partitioner
@@ -109,9 +117,27 @@ extension Ring {
             guard index < memberCount else { throw RingError.decoding("transferred member out of range") }
             transferred.append(members[index].name)
         }
+        var steps: [PlanStep] = []
+        if version >= 3 {
+            let stepCount = Int(try reader.read() as UInt16)
+            guard stepCount <= memberCount * 2 else { throw RingError.decoding("\(stepCount) plan changes") }
+            for _ in 0..<stepCount {
+                guard let kind = PlanStep.Kind(rawValue: try reader.read()) else {
+                    throw RingError.decoding("unknown plan change")
+                }
+                let index = Int(try reader.read() as UInt16)
+                let new = kind == .replace ? Int(try reader.read() as UInt16) : 0
+                guard index < memberCount, new < memberCount else {
+                    throw RingError.decoding("plan change member out of range")
+                }
+                steps.append(
+                    PlanStep(kind: kind, name: members[index].name, new: kind == .replace ? members[new].name : nil))
+            }
+            guard stepCount == 0 || pendingCount > 0 else { throw RingError.decoding("plan changes without a plan") }
+        }
         guard reader.offset == body else { throw RingError.decoding("\(body - reader.offset) trailing bytes") }
         return Ring(
             epoch: epoch, clusterID: clusterID, partitioner: partitioner, replicas: replicas, members: members,
-            owners: owners, pending: pending, transferred: transferred)
+            owners: owners, pending: pending, transferred: transferred, steps: steps)
     }
 }

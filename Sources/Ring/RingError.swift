@@ -11,6 +11,7 @@ public enum RingError: Error, Equatable, Sendable, CustomStringConvertible {
     case decoding(String)
     case transfersPending(Int)
     case nothingStaged
+    case nothingPending
 
     public var description: String {
         switch self {
@@ -33,9 +34,12 @@ public enum RingError: Error, Equatable, Sendable, CustomStringConvertible {
         case .decoding(let why):
             return "ring encoding is invalid: \(why)"
         case .transfersPending(let count):
-            return "\(count) partition transfer(s) of the last plan are not finished; commit again once they are"
+            return "\(count) partition transfer(s) of the last plan are not finished; commit again once they are, "
+                + "or abort the plan (a force-remove or replace folds into it)"
         case .nothingStaged:
             return "no change is staged"
+        case .nothingPending:
+            return "no plan is pending: nothing to abort"
         }
     }
 }

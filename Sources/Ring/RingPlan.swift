@@ -54,10 +54,11 @@ extension Ring {
 
     /// The committed ring for `changes`: the same owners, the claim's moves as pending transfers, joiners as
     /// `joining`, leavers as `leaving` and force-removed members as `left`. Members that left earlier are pruned.
-    /// Refused while an earlier plan is still transferring.
+    /// While a plan is pending, force-removes and replaces fold into it (`folding(_:)`); joins and leaves are
+    /// refused until it is done or aborted.
     public func planning(_ changes: [RingChange]) throws(RingError) -> Ring {
-        guard pending.isEmpty else { throw RingError.transfersPending(pending.count) }
         guard !changes.isEmpty else { throw RingError.nothingStaged }
+        guard pending.isEmpty else { return try folding(changes) }
         let base = pruningLeft()
         var target = base
         var states: [String: MemberState] = [:]
@@ -101,7 +102,7 @@ extension Ring {
         }
         return Ring(
             epoch: epoch + 1, clusterID: clusterID, partitioner: partitioner, replicas: replicas, members: members,
-            owners: owners, pending: pending)
+            owners: owners, pending: pending, steps: changes.map(PlanStep.init))
     }
 
     /// The ring with `old`'s partitions given to `new` and `old` removed.
@@ -128,7 +129,7 @@ extension Ring {
         let owners = self.owners.map { indexOf[members[Int($0)].name] ?? 0 }
         return Ring(
             epoch: epoch, clusterID: clusterID, partitioner: partitioner, replicas: replicas, members: kept,
-            owners: owners, pending: pending, transferred: transferred)
+            owners: owners, pending: pending, transferred: transferred, steps: steps)
     }
 
     /// Partitions whose preference list gains `name` when the pending transfers are done: the key ranges it

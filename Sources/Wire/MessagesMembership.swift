@@ -39,6 +39,8 @@ public struct ClusterCommand: WireMessage, Equatable {
         case joinNow = 8
         /// `name` received every partition of plan `planID`.
         case transferred = 9
+        /// Abort the pending plan: the ring goes back to its owners before the plan (`Ring.aborting`).
+        case abort = 10
         /// `member` runs on other addresses than the ring lists (it restarted elsewhere).
         case updateAddress = 11
     }

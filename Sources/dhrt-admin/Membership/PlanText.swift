@@ -8,7 +8,10 @@ enum PlanText {
         lines.append("claimant \(plan["claimant"] ?? "?"), ring epoch \(plan["epoch"] ?? "?")")
         let staged = plan["staged"] as? [String] ?? []
         if transferring {
-            lines.append("a committed plan is transferring; staged changes wait for it:")
+            lines.append(
+                staged.isEmpty
+                    ? "a committed plan is transferring (dhrt-admin plan abort gives it up):"
+                    : "a committed plan is transferring; a commit folds these changes into it:")
         } else {
             lines.append(staged.isEmpty ? "nothing staged" : "staged:")
         }
@@ -41,7 +44,7 @@ enum PlanText {
             if !row.isEmpty { lines.append(("  " + row.map { pad($0, 22) }.joined()).trimmingTrailingSpaces) }
         }
         for warning in plan["warnings"] as? [String] ?? [] { lines.append("warning: \(warning)") }
-        if !transferring, !staged.isEmpty { lines.append("carry it out with: dhrt-admin commit") }
+        if !staged.isEmpty { lines.append("carry it out with: dhrt-admin commit") }
         return lines.joined(separator: "\n")
     }
 

@@ -86,9 +86,17 @@ struct Clear: AsyncParsableCommand {
     func run() async throws { try await StagedChange.send(options, "clear", []) }
 }
 
-/// `dhrt-admin plan`: what a commit would do.
+/// `dhrt-admin plan`: what a commit would do; `plan abort` gives up the pending plan.
 struct Plan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        abstract: "Show the staged changes and every partition a commit would move, with per-node counts.",
+        subcommands: [PlanShow.self, PlanAbort.self], defaultSubcommand: PlanShow.self)
+}
+
+/// `dhrt-admin plan [show]`: what a commit would do, or the plan that is transferring.
+struct PlanShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Show the staged changes and every partition a commit would move, with per-node counts.")
 
     @OptionGroup var options: NodeOptions
@@ -97,4 +105,16 @@ struct Plan: AsyncParsableCommand {
         let plan = try await options.client.json("/v1/cluster/plan")
         print(options.json ? JSONText.render(plan) : PlanText.render(plan as? [String: Any] ?? [:]))
     }
+}
+
+/// `dhrt-admin plan abort`: the ring goes back to its owners before the pending plan.
+struct PlanAbort: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "abort",
+        abstract: "Abort the plan that is transferring: owners stay as before it, joiners are removed, leavers "
+            + "are up again, and what the receivers copied is dropped.")
+
+    @OptionGroup var options: NodeOptions
+
+    func run() async throws { try await StagedChange.send(options, "abort", []) }
 }

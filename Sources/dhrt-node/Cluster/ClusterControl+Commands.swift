@@ -100,6 +100,10 @@ extension ClusterControl {
             let next = try await proposeRing { ring throws(RingError) in try ring.planning(staged) }
             claimant.withLock { $0.clear() }
             logger.info("plan committed", metadata: ["epoch": "\(next.epoch)", "transfers": "\(next.pending.count)"])
+        case .abort:
+            let next = try await proposeRing { ring throws(RingError) in try ring.aborting() }
+            claimant.withLock { $0.clear() }
+            logger.info("plan aborted", metadata: ["epoch": "\(next.epoch)"])
         case .transferred:
             _ = try await proposeRing { ring in
                 guard command.planID == ring.planID else { return nil }

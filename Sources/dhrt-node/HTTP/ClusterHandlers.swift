@@ -3,7 +3,7 @@ import Hummingbird
 import Ring
 import Wire
 
-/// `dhrt-admin join/leave/force-remove/replace/plan/commit/clear`: staged membership changes, carried out by
+/// `dhrt-admin join/leave/force-remove/replace/plan/commit/clear/plan abort`: staged membership changes, carried out by
 /// the claimant (`ClusterControl.command`) whichever node receives them.
 struct ClusterHandlers {
     let node: Node
@@ -15,6 +15,7 @@ struct ClusterHandlers {
         case .plan: command = ClusterCommand(.plan)
         case .commit: command = ClusterCommand(.commit)
         case .clear: command = ClusterCommand(.clear)
+        case .abort: command = ClusterCommand(.abort)
         case .join:
             command = ClusterCommand(.join, member: try await introduce(try parameter(query, "address")))
         case .leave: command = ClusterCommand(.leave, name: try parameter(query, "node"))
@@ -72,8 +73,9 @@ struct ClusterHandlers {
     /// What a commit would do: staged changes, each moving partition, counts and ownership per node, warnings.
     static func planDocument(_ reply: ClusterCommandReply) throws(APIError) -> JSONWriter {
         guard let ring = try? Ring.decode(reply.ring) else { throw APIError.unavailable("the claimant sent no ring") }
-        // While a committed plan transfers, the plan shown is that one; otherwise what a commit would produce.
-        let planned = ring.pending.isEmpty ? reply.planned.flatMap { try? Ring.decode($0) } : ring
+        // What a commit would produce (while a plan transfers, that plan with the staged force-removes and
+        // replaces folded in); with nothing staged, the plan that transfers, if any.
+        let planned = reply.planned.flatMap { try? Ring.decode($0) } ?? (ring.pending.isEmpty ? nil : ring)
         let before = ring.ownership
         let after = planned?.future.ownership ?? before
         let transfers = planned?.pending ?? []

@@ -32,7 +32,7 @@ enum Route: Equatable, Sendable {
     enum KVVerb: Equatable, Sendable { case get, put, delete }
 
     enum ClusterAction: String, Equatable, Sendable, CaseIterable {
-        case plan, join, leave, forceRemove = "force-remove", replace, commit, clear
+        case plan, join, leave, forceRemove = "force-remove", replace, commit, clear, abort
     }
 
     /// The collection used by the original design's one-segment routes.

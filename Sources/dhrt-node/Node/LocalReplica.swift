@@ -43,11 +43,17 @@ struct LocalReplica: Sendable {
     }
 
     /// Merges a record copied from another replica during range transfer. A key this replica does not hold
-    /// takes the record's bytes as they are; otherwise the versions merge as for a replica write.
+    /// takes the record's bytes as they are; otherwise the versions merge as for a replica write. Values written
+    /// before their collection was dropped here are forgotten, as `applyMerge` does: the source may not have
+    /// seen the drop yet.
     func applyTransferred(collection: String, key: [UInt8], isTombstone: Bool, meta: [UInt8], value: [UInt8])
         throws -> DurablePoint
     {
-        try storage.apply(collection: collection, key: key) { record in
+        if storage.droppedAt(collection) != nil {
+            let incoming = try VersionedObject(storedMeta: meta, value: value, isTombstone: isTombstone)
+            return try applyMerge(collection: collection, key: key, incoming)
+        }
+        return try storage.apply(collection: collection, key: key) { record in
             guard let record else { return isTombstone ? .tombstone(meta: meta) : .put(meta: meta, value: value) }
             let current = try VersionedObject(
                 storedMeta: record.meta, value: record.value, isTombstone: record.isTombstone)

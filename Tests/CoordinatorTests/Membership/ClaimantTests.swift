@@ -42,4 +42,17 @@ import Testing
         claimant.clear()
         #expect(claimant.staged.isEmpty)
     }
+
+    @Test func aForceRemoveOfADeadJoiner_isAcceptedWhileItsPlanIsPending_andItsCommitEndsThePlan() throws {
+        let pending = try ring(["n1", "n2", "n3"]).planning([.join(member("n4"))])
+        var claimant = Claimant()
+        try claimant.stage(.forceRemove("n4"), on: pending)
+        #expect(throws: RingError.transfersPending(pending.pending.count)) {
+            try claimant.stage(.join(member("n5")), on: pending)
+        }
+        let committed = try claimant.commit(on: pending)
+        #expect(committed == (try pending.aborting()))
+        #expect(committed.member(named: "n4") == nil)
+        #expect(committed.pending.isEmpty)
+    }
 }
