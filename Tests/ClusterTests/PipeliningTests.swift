@@ -35,7 +35,9 @@ struct PipeliningTests {
         #expect(text.components(separatedBy: "X-Dhrt-Node: n1").count - 1 == requests.count)
     }
 
-    @Test func anOversizedBody_isA413AndTheConnectionStaysUsable() async throws {
+    /// The 413 comes from the head, before the body is read; the body is still owed, so the connection closes
+    /// after the answer and a request pipelined behind it is not answered.
+    @Test func anOversizedBody_isA413FromItsHead_thenTheConnectionCloses() async throws {
         let cluster = try await LocalCluster.start(size: 1)
         defer { cluster.stop() }
         let node = cluster[0]
@@ -47,8 +49,8 @@ struct PipeliningTests {
         let reply = try RawFrame.exchange(Array(requests.joined().utf8), port: node.httpPort)
         let text = String(decoding: reply, as: UTF8.self)
         let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
-        #expect(statuses == ["413", "404"], "\(text.prefix(2000))")
-        #expect(text.contains("\"too_large\""))
+        #expect(statuses == ["413"], "\(text.prefix(2000))")
+        #expect(text.contains("\"too_large\"") && text.contains("Connection: close"))
     }
 
     @Test func expectContinue_isAnsweredBeforeTheBody() async throws {

@@ -28,6 +28,27 @@ import Testing
         actions.compactMap { if case .reply(let outcome) = $0 { outcome } else { nil } }
     }
 
+    /// A pending plan's receiver counts towards W, never as a primary for PW: with PW=3, the three primaries
+    /// must ack whatever the receiver does; a primary failing fails the write even when the receiver acked.
+    @Test func anIncomingReceiver_countsTowardsW_butNotAsAPrimary() {
+        let replicas = ["n1", "n2", "n3", "n4"]
+        var write = QuorumWrite(
+            requestID: 7, coordinator: "n1", replicas: replicas, w: 3, deadline: Self.deadline, pw: 3,
+            incoming: ["n4"])
+        _ = write.start()
+        _ = write.onLocalStored(object())
+        #expect(replies(write.onAck(from: "n4")).isEmpty)
+        #expect(replies(write.onAck(from: "n2")).isEmpty, "w is filled but only two primaries acked")
+        let failed = replies(write.onFailure(from: "n3", reason: "down"))
+        #expect(failed == [.failure(.notEnoughPrimaries(required: 3, acked: ["n1", "n2"]))])
+
+        // PW above the primaries is refused before anything is stored, receivers or not.
+        var tooMany = QuorumWrite(
+            requestID: 8, coordinator: "n1", replicas: replicas, w: 3, deadline: Self.deadline, pw: 4,
+            incoming: ["n4"])
+        #expect(replies(tooMany.start()).count == 1)
+    }
+
     /// Every combination of remote answers (ack, failure, silence) in every order, with the timeout before,
     /// between or after them: one reply, and the one a simple count predicts.
     @Test(arguments: [1, 2, 3])

@@ -31,7 +31,7 @@ public struct HintQueue: Sendable {
     public struct Limits: Sendable, Hashable {
         /// Total bytes of stored hints (object bytes) this node accepts.
         public var maxBytes: Int
-        /// Nanoseconds after which an unreplayed hint is dropped.
+        /// Nanoseconds after its newest write after which an unreplayed hint is dropped.
         public var maxAge: UInt64
         /// Replays in flight per owner.
         public var maxInFlight: Int
@@ -133,7 +133,8 @@ public struct HintQueue: Sendable {
     }
 
     /// A hint was stored durably with `bytes` object bytes (a new one, or merged into one held). `createdAt` is
-    /// when it was first stored (kept across a restart).
+    /// when its newest write was merged in (kept across a restart): expiry drops every write the hint holds, so
+    /// it counts from the last one.
     public mutating func onStored(_ hint: HintKey, bytes: Int, createdAt: UInt64) {
         let generation = nextGeneration
         nextGeneration += 1
@@ -142,6 +143,7 @@ public struct HintQueue: Sendable {
                 let grown = bytes - entry.bytes
                 owner.bytes += grown
                 entry.bytes = bytes
+                entry.createdAt = max(entry.createdAt, createdAt)
                 entry.generation = generation
                 if !entry.queued {
                     entry.queued = true

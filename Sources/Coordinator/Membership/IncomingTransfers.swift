@@ -19,10 +19,13 @@ public struct TransferCursor: Sendable, Hashable {
 /// resumes where the last durable batch ended. Pure: the shell carries out the actions and reports batches,
 /// failures and ticks.
 ///
-/// Which sources: the replica that loses the range hands it over alone, since the receiver then holds exactly
-/// what it held and no acknowledged write loses a copy. When there is no such replica, or it fails, the
-/// receiver copies from every other current replica in turn (merging versions), so that whatever a write
-/// quorum stored reaches it; a failed pull is retried after a back-off.
+/// Which sources: when the plan takes one replica out of the partition's list, that replica hands the range
+/// over alone, since the receiver then holds exactly what it held and no acknowledged write loses a copy. When
+/// it takes out several (a write may have missed any one of them), or the loser is down or fails, the receiver
+/// copies from every current replica in turn (merging versions), so that whatever a write quorum stored
+/// reaches it. A failed pull is retried after a back-off; a source that is down, or failed `skipAfter` times in
+/// a row, is skipped and recorded in `skipped`. A partition whose sources are all down waits and says so
+/// (`noLiveSource`).
 public struct IncomingTransfers: Sendable {
     public enum Action: Sendable, Equatable {
         /// Ask `from` for `partition`'s records after `after` (nil: from the start).
@@ -52,6 +55,10 @@ public struct IncomingTransfers: Sendable {
         /// Keys the source still had after the last batch, for a progress estimate.
         public var remaining: Int?
         public var failures = 0
+        /// Sources passed over because they were down or kept failing: what they alone held is not copied.
+        public var skipped: [String] = []
+        /// Waiting because every source left to copy is down (or the partition has no source at all).
+        public var noLiveSource = false
     }
 
     /// What survives a restart: the plan, the partitions copied, and where the others stand.
@@ -85,6 +92,8 @@ public struct IncomingTransfers: Sendable {
     /// How long after a plan is first seen its copies start: members that have not heard of the plan yet
     /// write only to the old replicas, and gossip reaches them within about a round.
     public let startDelay: UInt64
+    /// Failed pulls in a row after which a source of a copy from several replicas is skipped.
+    public let skipAfter: Int
     public private(set) var planID: UInt64 = 0
     public private(set) var partitions: [Int: Progress] = [:]
     private var ring: Ring?
@@ -95,8 +104,9 @@ public struct IncomingTransfers: Sendable {
 
     public init(
         name: String, concurrency: Int = 2, retryDelay: UInt64 = 1_000_000_000, startDelay: UInt64 = 0,
-        checkpoint: Checkpoint? = nil
+        skipAfter: Int = 5, checkpoint: Checkpoint? = nil
     ) {
+        self.skipAfter = max(1, skipAfter)
         self.name = name
         self.concurrency = max(1, concurrency)
         self.retryDelay = retryDelay
@@ -158,19 +168,19 @@ public struct IncomingTransfers: Sendable {
         progress.bytes += bytes
         progress.remaining = remaining
         progress.failures = 0
-        if finished, progress.sourceIndex + 1 < progress.sources.count {
-            // This source is copied; the next one starts from the beginning.
-            progress.sourceIndex += 1
-            progress.cursor = nil
-            progress.phase = .active(source: progress.sources[progress.sourceIndex])
-        } else if finished {
-            progress.phase = .done
+        guard finished else {
             partitions[partition] = progress
-            return schedule(now: now)
+            return [.pull(partition: partition, from: progressSource(progress), after: progress.cursor)]
         }
+        // This source is copied; the next live one starts from the beginning.
+        if nextSource(after: progress.sourceIndex, &progress) {
+            progress.phase = .active(source: progressSource(progress))
+            partitions[partition] = progress
+            return [.pull(partition: partition, from: progressSource(progress), after: nil)]
+        }
+        progress.phase = .done
         partitions[partition] = progress
-        guard case .active(let source) = progress.phase else { return [] }
-        return [.pull(partition: partition, from: source, after: progress.cursor)]
+        return schedule(now: now)
     }
 
     /// A pull of `partition` failed (source down, refused, timed out, answered with an error). A handover from
@@ -179,6 +189,16 @@ public struct IncomingTransfers: Sendable {
         guard var progress = partitions[partition], case .active = progress.phase else { return [] }
         progress.failures += 1
         if let ring { fallBackToKeepingReplicas(&progress, ring: ring, partition: partition) }
+        if progress.sources.count > 1, progress.failures >= skipAfter {
+            // A source that keeps failing is passed over, as a down one is.
+            progress.failures = 0
+            progress.skipped.append(progressSource(progress))
+            if !nextSource(after: progress.sourceIndex, &progress) {
+                progress.phase = .done
+                partitions[partition] = progress
+                return schedule(now: now)
+            }
+        }
         progress.phase = .waiting(retryAt: now + retryDelay)
         partitions[partition] = progress
         return schedule(now: now)
@@ -205,6 +225,7 @@ public struct IncomingTransfers: Sendable {
         progress.sources = others
         progress.sourceIndex = 0
         progress.cursor = nil
+        progress.skipped = []
     }
 
     private mutating func schedule(now: UInt64) -> [Action] {
@@ -219,14 +240,29 @@ public struct IncomingTransfers: Sendable {
             default: continue
             }
             if progress.sources.isEmpty { progress.sources = initialSources(ring, partition: partition) }
-            let source = progress.sources.isEmpty ? nil : progress.sources[progress.sourceIndex]
-            guard let source, !down.contains(source) else {
-                // No source, or it is down: a handover becomes a copy from the others; then wait and retry.
+            if !progress.sources.isEmpty, down.contains(progressSource(progress)) {
+                // A handover from a down loser becomes a copy from the others; a down source among several is
+                // passed over while another is live.
                 fallBackToKeepingReplicas(&progress, ring: ring, partition: partition)
+                if progress.sources.count > 1, down.contains(progressSource(progress)) {
+                    let live = progress.sources[progress.sourceIndex...].contains { !down.contains($0) }
+                    let copied = progress.sourceIndex - progress.skipped.count
+                    if live || copied > 0, !nextSource(after: progress.sourceIndex - 1, &progress) {
+                        // What is left is down, but a source was copied: the rest are passed over.
+                        progress.phase = .done
+                        partitions[partition] = progress
+                        continue
+                    }
+                }
+            }
+            guard !progress.sources.isEmpty, !down.contains(progressSource(progress)) else {
+                progress.noLiveSource = true
                 progress.phase = .waiting(retryAt: now + retryDelay)
                 partitions[partition] = progress
                 continue
             }
+            progress.noLiveSource = false
+            let source = progressSource(progress)
             progress.phase = .active(source: source)
             partitions[partition] = progress
             actions.append(.pull(partition: partition, from: source, after: progress.cursor))
@@ -238,16 +274,33 @@ public struct IncomingTransfers: Sendable {
         return actions
     }
 
-    /// The replica that loses the range, alone when there is one and it is not down; else every other one.
+    private func progressSource(_ progress: Progress) -> String { progress.sources[progress.sourceIndex] }
+
+    /// Moves to the first source after `index` that is not down, recording those passed over (and the one at
+    /// `index` when it was skipped rather than copied); false when none is left.
+    private func nextSource(after index: Int, _ progress: inout Progress) -> Bool {
+        var next = index + 1
+        while next < progress.sources.count, down.contains(progress.sources[next]) {
+            progress.skipped.append(progress.sources[next])
+            next += 1
+        }
+        progress.cursor = nil
+        guard next < progress.sources.count else { return false }
+        progress.sourceIndex = next
+        return true
+    }
+
+    /// The replica that loses the range, alone when the plan takes out exactly one and it is not down; else
+    /// every current replica, losers first: with two losers, a write acknowledged without one of them is
+    /// still on the other, and must reach the receiver.
     private func initialSources(_ ring: Ring, partition: Int) -> [String] {
         let future = future ?? ring.future
         let losing = Set(ring.preferenceList(partition: partition).map(\.name))
             .subtracting(future.preferenceList(partition: partition).map(\.name))
-        if let loser = ring.sources(partition: partition, for: name, future: future).first(where: losing.contains),
-            !down.contains(loser)
-        {
-            return [loser]
-        }
+        let all = ring.sources(partition: partition, for: name, future: future)
+        let losers = all.filter(losing.contains)
+        if losers.count == 1, !down.contains(losers[0]) { return losers }
+        if losers.count > 1 { return all }
         return otherReplicas(ring, partition: partition) ?? []
     }
 

@@ -56,6 +56,8 @@ public struct QuorumWrite: Sendable {
     public let w: Int
     /// Primaries that must ack themselves (`X-Dhrt-PW`); 0 lets fallbacks fill every place but the coordinator's.
     public let pw: Int
+    /// Members of `replicas` that gain the key in a pending plan: they count towards `w`, not towards `pw`.
+    public let incoming: Set<String>
     /// When the write gives up, on the node's monotonic clock.
     public let deadline: UInt64
     /// When silent primaries get a fallback; nil waits for failures only.
@@ -86,10 +88,13 @@ public struct QuorumWrite: Sendable {
     ///   - down: Primaries the failure detector judges down: skipped for a fallback if one is free.
     ///   - pw: Primaries that must ack themselves.
     ///   - handoffAt: When primaries that have not answered get a fallback too.
+    ///   - incoming: Members of `replicas` that are not primaries yet (a pending plan's receivers).
     public init(
         requestID: UInt64, coordinator: String, replicas: [String], w: Int, deadline: UInt64,
-        fallbacks: [String] = [], down: Set<String> = [], pw: Int = 0, handoffAt: UInt64? = nil
+        fallbacks: [String] = [], down: Set<String> = [], pw: Int = 0, handoffAt: UInt64? = nil,
+        incoming: Set<String> = []
     ) {
+        self.incoming = incoming
         self.requestID = requestID
         self.coordinator = coordinator
         self.replicas = replicas
@@ -132,14 +137,14 @@ public struct QuorumWrite: Sendable {
             hasReplied = true
             return [.reply(.failure(.coordinatorNotAReplica(coordinator)))]
         }
-        guard w <= replicas.count, pw <= replicas.count else {
+        guard w <= replicas.count, pw <= replicas.count - incoming.count else {
             hasReplied = true
             let failure = WriteFailure.notEnoughReplicas(
                 required: max(w, pw), replicas: replicas.count, acked: [], failed: [:])
             return [.reply(.failure(failure))]
         }
         // Like Riak's pw: with too few primaries up the write is refused before anything is stored.
-        let upPrimaries = replicas.filter { $0 == coordinator || !down.contains($0) }.count
+        let upPrimaries = replicas.filter { isPrimary($0) && ($0 == coordinator || !down.contains($0)) }.count
         guard pw <= upPrimaries else {
             hasReplied = true
             return [.reply(.failure(.notEnoughPrimaries(required: pw, acked: [])))]
@@ -241,6 +246,8 @@ public struct QuorumWrite: Sendable {
         isFilled(owner) || isPending(owner) || standIns.contains { $0.owner == owner && isPending($0.fallback) }
     }
 
+    private func isPrimary(_ name: String) -> Bool { incoming.isEmpty || !incoming.contains(name) }
+
     private func isFilled(_ owner: String) -> Bool {
         acked.contains(owner) || standIns.contains { $0.owner == owner && acked.contains($0.fallback) }
     }
@@ -249,7 +256,7 @@ public struct QuorumWrite: Sendable {
         guard !hasReplied, let object else { return [] }
         // Counted in place, not filtered into arrays: decide runs on every answer.
         let filled = replicas.count(where: isFilled)
-        let primaries = replicas.count { acked.contains($0) }
+        let primaries = replicas.count { isPrimary($0) && acked.contains($0) }
         if filled >= w, primaries >= pw {
             hasReplied = true
             return [.reply(.success(acks: acked, object: object))]
@@ -262,9 +269,9 @@ public struct QuorumWrite: Sendable {
                 required: w, replicas: replicas.count, acked: acked, failed: failed)
             return [.reply(.failure(failure))]
         }
-        if primaries + replicas.count(where: isPending) < pw {
+        if primaries + replicas.count(where: { isPrimary($0) && isPending($0) }) < pw {
             hasReplied = true
-            let acked = replicas.filter { self.acked.contains($0) }
+            let acked = replicas.filter { isPrimary($0) && self.acked.contains($0) }
             return [.reply(.failure(.notEnoughPrimaries(required: pw, acked: acked)))]
         }
         return []

@@ -164,6 +164,27 @@ enum TransferHandlers {
             json.field("queued", partitions.filter { $0.phase == .queued }.count)
             // Waiting: the start delay after a commit, or a back-off after a failed pull.
             json.field("waiting", partitions.filter { if case .waiting = $0.phase { true } else { false } }.count)
+            // Partitions that cannot go on: every source left is down (force-remove or replace it, or abort).
+            json.key("no_live_source")
+            json.array { json in
+                for progress in partitions where progress.noLiveSource {
+                    json.object { json in
+                        json.field("partition", progress.partition)
+                        json.key("sources")
+                        json.array { json in for source in progress.sources { json.value(source) } }
+                    }
+                }
+            }
+            json.key("skipped")
+            json.array { json in
+                for progress in partitions where !progress.skipped.isEmpty {
+                    json.object { json in
+                        json.field("partition", progress.partition)
+                        json.key("sources")
+                        json.array { json in for source in progress.skipped { json.value(source) } }
+                    }
+                }
+            }
         }
     }
 }

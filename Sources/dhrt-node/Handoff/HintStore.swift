@@ -81,14 +81,15 @@ final class HintStore: Sendable {
                     return .put(meta: Self.meta(createdAt: now), value: put.object)
                 }
                 let held = try VersionedObject.decode(record.value)
-                stored.createdAt = Self.createdAt(record.meta)
                 guard let merged = ReplicaStore.merge(stored: held, incoming: incoming), merged != held else {
                     stored.bytes = record.value.count
+                    stored.createdAt = Self.createdAt(record.meta)
                     return nil
                 }
+                // A hint's age is its newest write's: expiring it drops every write merged into it.
                 let bytes = merged.encoded()
                 stored.bytes = bytes.count
-                return .put(meta: record.meta, value: bytes)
+                return .put(meta: Self.meta(createdAt: now), value: bytes)
             }.durable
         } catch {
             done(.failure(error))

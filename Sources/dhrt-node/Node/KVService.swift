@@ -107,8 +107,10 @@ struct KVService: Sendable {
 
     /// Runs `QuorumWrite` for a key this node holds a replica of; `replicas` and `w` are already resolved.
     ///
-    /// While a plan is pending, members that gain the key receive the write too and W grows by their number (as
-    /// Cassandra counts pending endpoints): the write then keeps W copies whichever replicas the plan drops.
+    /// While a plan is pending, members that gain the key receive the write too and W grows by the number of them
+    /// not judged down (as Cassandra counts pending endpoints): the write then keeps W copies whichever replicas
+    /// the plan drops. A down receiver is not waited for, so a dead joiner does not fail the writes of its ranges;
+    /// it gets a hint when a fallback is free, and cannot become an owner before its copy ends anyway.
     ///
     /// `retried` is the object a first attempt stored before a replica answered `ring_moved`: the run on the newer
     /// ring merges it rather than applying the client's write a second time (which would add a second version).
@@ -117,8 +119,10 @@ struct KVService: Sendable {
         retried: VersionedObject? = nil, retryOnMove: Bool = true
     ) throws(APIError) -> EventLoopFuture<WriteOutcome> {
         let incoming = snapshot.incoming(collection: request.collection, key: request.key)
-        let replicas = incoming.isEmpty ? current : current + incoming.filter { !current.contains($0) }
-        let need = wanted + replicas.count - current.count
+        let receivers = incoming.filter { !current.contains($0) }
+        let replicas = current + receivers
+        let down = receivers.isEmpty ? [] : node.cluster.down
+        let need = wanted + receivers.count { !down.contains($0) }
         let preconditions = try preconditions(request)
         let context = try causalContext(request, preconditions: preconditions)
         let write = Self.clientWrite(request.content, context: context)
@@ -141,9 +145,11 @@ struct KVService: Sendable {
                     timestamp: UInt64(Date().timeIntervalSince1970 * 1_000_000_000))
             }
         }
+        var handoff = try sloppy(request, snapshot: snapshot, replicas: replicas)
+        handoff.incoming = Set(receivers)
         let run = WriteRun(
             node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: replicas,
-            w: need, sloppy: try sloppy(request, snapshot: snapshot, replicas: replicas), change: change)
+            w: need, sloppy: handoff, change: change)
         let (node, replicaNames) = (self.node, replicas)
         return run.start().flatMap { outcome in
             if case .failure = outcome, retryOnMove, let mover = run.ringMovedBy {

@@ -52,7 +52,7 @@ final class WriteRun: Sendable {
         let machine = QuorumWrite(
             requestID: QuorumIDs.next(), coordinator: node.config.name, replicas: replicas, w: w,
             deadline: deadline.uptimeNanoseconds, fallbacks: sloppy.fallbacks, down: sloppy.down, pw: sloppy.pw,
-            handoffAt: handoff?.uptimeNanoseconds)
+            handoffAt: handoff?.uptimeNanoseconds, incoming: sloppy.incoming)
         cell = MachineCell(machine, background: node.background)
     }
 
@@ -180,5 +180,7 @@ extension WriteRun {
         var fallbacks: [String] = []
         var down: Set<String> = []
         var pw = 0
+        /// Receivers of a pending plan in the replica list: not primaries for `pw`.
+        var incoming: Set<String> = []
     }
 }

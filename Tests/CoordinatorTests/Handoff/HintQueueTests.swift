@@ -124,6 +124,14 @@ import Testing
         #expect(queue.totalBytes == 10)
     }
 
+    @Test func aHintsAgeCountsFromItsNewestMergedWrite() {
+        var queue = HintQueue(limits: .init(maxAge: 10 * Self.second))
+        queue.onStored(hint("k1"), bytes: 10, createdAt: 1 * Self.second)
+        queue.onStored(hint("k1"), bytes: 12, createdAt: 9 * Self.second)
+        #expect(queue.onTick(now: 12 * Self.second, up: []).isEmpty, "the write merged at 9 s is 3 s old")
+        #expect(queue.onTick(now: 20 * Self.second, up: []) == [.drop(hint("k1"), reason: .expired)])
+    }
+
     @Test func statsReportCountBytesAndOldestAgePerOwner() {
         var queue = HintQueue()
         queue.onStored(hint("a", owner: "n2"), bytes: 10, createdAt: 5)

@@ -137,4 +137,66 @@ import Testing
         _ = degraded.onBatch(partition: partition, last: nil, finished: true, keys: 1, bytes: 1, remaining: 0, now: 2)
         #expect(degraded.partitions[partition]?.phase == .done)
     }
+
+    /// A partition whose list loses two of its replicas to `n4` and `n5` joining at once.
+    private func twoLosers() throws -> (Ring, partition: Int, receiver: String, losers: Set<String>) {
+        let ring = try Ring.formed(
+            clusterID: 3, partitionCount: 64, replicas: 3, members: ["n1", "n2", "n3"].map(member))
+        let plan = try ring.planning([.join(member("n4")), .join(member("n5"))])
+        for partition in 0..<plan.partitionCount {
+            let current = Set(plan.preferenceList(partition: partition).map(\.name))
+            let next = Set(plan.future.preferenceList(partition: partition).map(\.name))
+            let losers = current.subtracting(next)
+            if losers.count == 2, let receiver = next.subtracting(current).sorted().first {
+                return (plan, partition, receiver, losers)
+            }
+        }
+        throw RingError.nothingStaged
+    }
+
+    @Test func twoLosersOfOneList_bothReceiversCopyFromEveryCurrentReplica() throws {
+        let (ring, partition, receiver, losers) = try twoLosers()
+        var transfers = IncomingTransfers(name: receiver, concurrency: 64)
+        _ = transfers.onRing(ring, down: [], now: 0)
+        let sources = try #require(transfers.partitions[partition]?.sources)
+        #expect(Set(sources) == Set(ring.preferenceList(partition: partition).map(\.name)))
+        #expect(Set(sources.prefix(2)) == losers, "the losers first")
+    }
+
+    @Test func aDownSourceAmongSeveral_isSkippedAndRecorded_allDownIsReportedAsNoLiveSource() throws {
+        let (ring, partition, receiver, _) = try twoLosers()
+        let sources = ring.sources(partition: partition, for: receiver)
+        var transfers = IncomingTransfers(name: receiver, concurrency: 64)
+        let started = pulls(transfers.onRing(ring, down: [sources[0]], now: 0))
+        #expect(started.first { $0.0 == partition }?.1 == sources[1])
+        #expect(transfers.partitions[partition]?.skipped == [sources[0]])
+        #expect(transfers.partitions[partition]?.noLiveSource == false)
+
+        var stalled = IncomingTransfers(name: receiver, concurrency: 64)
+        #expect(pulls(stalled.onRing(ring, down: Set(sources), now: 0)).allSatisfy { $0.0 != partition })
+        #expect(stalled.partitions[partition]?.noLiveSource == true)
+        // One comes back: the copy goes on from it.
+        let resumed = pulls(stalled.onRing(ring, down: Set(sources.dropLast()), now: 2 * Self.second))
+        #expect(resumed.first { $0.0 == partition }?.1 == sources.last)
+        #expect(stalled.partitions[partition]?.noLiveSource == false)
+    }
+
+    @Test func aSourceThatKeepsFailing_isPassedOver_andTheLastOneEndsTheCopy() throws {
+        let (ring, partition, receiver, _) = try twoLosers()
+        let sources = ring.sources(partition: partition, for: receiver)
+        var transfers = IncomingTransfers(name: receiver, concurrency: 64, retryDelay: 1, skipAfter: 2)
+        _ = transfers.onRing(ring, down: [], now: 0)
+        _ = transfers.onFailure(partition: partition, now: 1)
+        #expect(transfers.partitions[partition]?.sourceIndex == 0)
+        _ = transfers.onTick(now: 2)
+        _ = transfers.onFailure(partition: partition, now: 3)
+        #expect(transfers.partitions[partition]?.skipped == [sources[0]])
+        let next = pulls(transfers.onTick(now: 4)).first { $0.0 == partition }
+        #expect(next?.1 == sources[1])
+        for index in 1..<sources.count {
+            _ = transfers.onBatch(
+                partition: partition, last: nil, finished: true, keys: 1, bytes: 1, remaining: 0, now: 5)
+            #expect((transfers.partitions[partition]?.phase == .done) == (index == sources.count - 1))
+        }
+    }
 }

@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import Foundation
+import Testing
+
+/// Plans that change while they run: a dead joiner is force-removed mid-plan, a plan is aborted, and writes to
+/// the moving ranges keep their quorum while a receiver is dead.
+@Suite(.serialized) struct PlanChangeTests {
+    /// Small batches, one partition at a time: slow enough to be caught in the middle.
+    static let slow = ["--transfer-batch-bytes", "1024", "--transfer-concurrency", "1"]
+
+    @Test func aDeadJoiner_isForceRemovedMidPlan_writesKeepTheirQuorum_andTheClusterSettles() async throws {
+        let cluster = try await LocalCluster.start(size: 3)
+        defer { cluster.stop() }
+        let (n1, n2, n3) = (cluster[0], cluster[1], cluster[2])
+        try await Load.write(3_000, prefix: "d", to: cluster.nodes, value: String(repeating: "x", count: 200))
+        let ports = try LocalPorts.free(2)
+        let joiner = try NodeProcess(
+            name: "n4", httpPort: ports[0], clusterPort: ports[1], seeds: [], directory: cluster.directory,
+            extra: ["--join", n1.clusterAddress] + Self.slow)
+        defer { joiner.kill() }
+        _ = try await Transfers.waitForProgress(on: joiner, share: 0.1, timeout: .seconds(60))
+        // The joiner dies with its data, and one more replica stops.
+        joiner.kill()
+        try? FileManager.default.removeItem(atPath: "\(cluster.directory)/n4")
+        n3.kill()
+        _ = try await Handoff.waitUntilSeen("n4", as: "down", by: [n1, n2])
+        _ = try await Handoff.waitUntilSeen("n3", as: "down", by: [n1, n2])
+        #expect(try await RingDoc.fetch(n1).pending.isEmpty == false, "the plan is still pending")
+
+        // W=quorum on the three current replicas: n1 and n2 suffice; the dead receiver is not waited for.
+        var failed: [String] = []
+        for index in 1...200 {
+            let reply = try await HTTP.send(.PUT, "\(n1.httpURL)/v1/kv/load/w\(index)", text: "w\(index)")
+            if reply.status != 204 { failed.append("w\(index): \(reply.status) \(reply.text.prefix(200))") }
+        }
+        #expect(failed.isEmpty, "\(failed.count) of 200 writes failed, e.g. \(failed.prefix(3))")
+
+        // The dead joiner is force-removed while its plan is pending: the change folds into the plan (nothing
+        // is left of it, so the ring goes back to its owners).
+        let before = try await RingDoc.fetch(n1)
+        let staged = try await HTTP.send(.POST, "\(n1.httpURL)/v1/cluster/force-remove?node=n4")
+        #expect(staged.status == 200, "\(staged.text)")
+        let committed = try await HTTP.send(.POST, "\(n1.httpURL)/v1/cluster/commit")
+        #expect(committed.status == 200, "\(committed.text)")
+        let restarted = try n3.restart()
+        defer { restarted.kill() }
+        let settled = try await RingDoc.waitUntilSettled(on: n1, members: 3, after: before.epoch, timeout: .seconds(60))
+        #expect(settled.state["n4"] == nil)
+        #expect(Set(settled.owners) == ["n1", "n2", "n3"])
+        try await Load.verify(3_000, prefix: "d", on: [n1, n2], value: String(repeating: "x", count: 200))
+        try await Self.verifyWrites(200, on: [n1, n2, restarted])
+    }
+
+    @Test func planAbort_givesThePlanUp_andTheOwnersStay_andNothingIsLost() async throws {
+        let cluster = try await LocalCluster.start(size: 3)
+        defer { cluster.stop() }
+        let n1 = cluster[0]
+        try await Load.write(2_000, prefix: "a", to: cluster.nodes, value: String(repeating: "y", count: 200))
+        let original = try await RingDoc.fetch(n1)
+        let ports = try LocalPorts.free(2)
+        let joiner = try NodeProcess(
+            name: "n4", httpPort: ports[0], clusterPort: ports[1], seeds: [], directory: cluster.directory,
+            extra: ["--join", n1.clusterAddress] + Self.slow)
+        defer { joiner.kill() }
+        _ = try await Transfers.waitForProgress(on: joiner, share: 0.1, timeout: .seconds(60))
+        let aborted = try await HTTP.send(.POST, "\(cluster[1].httpURL)/v1/cluster/abort")
+        #expect(aborted.status == 200, "\(aborted.text)")
+        let settled = try await RingDoc.waitUntilSettled(
+            on: n1, members: 3, after: original.epoch, timeout: .seconds(60))
+        #expect(settled.owners == original.owners)
+        #expect(settled.state["n4"] == nil)
+        // Nothing pending is left to abort.
+        let again = try await HTTP.send(.POST, "\(n1.httpURL)/v1/cluster/abort")
+        #expect(again.status == 409, "\(again.text)")
+        try await Load.verify(2_000, prefix: "a", on: cluster.nodes, value: String(repeating: "y", count: 200))
+    }
+
+    static func verifyWrites(_ count: Int, on nodes: [NodeProcess]) async throws {
+        var wrong: [String] = []
+        for index in 1...count {
+            let node = nodes[index % nodes.count]
+            let reply = try await HTTP.send(.GET, "\(node.httpURL)/v1/kv/load/w\(index)")
+            if reply.text != "w\(index)" { wrong.append("w\(index) on \(node.name): \(reply.status)") }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(count) acknowledged writes unreadable, e.g. \(wrong.prefix(3))")
+    }
+}
