@@ -81,7 +81,10 @@ final class ReadRun: Sendable {
             case .reply(let outcome):
                 result.succeed(outcome)
             case .repair(let names, let object):
-                Repair.send(object, to: names, collection: collection, key: key, node: node, snapshot: snapshot)
+                // A pending plan's receivers may have missed the same write: they get the merged object too.
+                let incoming = snapshot.incoming(collection: collection, key: key).filter { !names.contains($0) }
+                Repair.send(
+                    object, to: names + incoming, collection: collection, key: key, node: node, snapshot: snapshot)
             }
         }
     }
