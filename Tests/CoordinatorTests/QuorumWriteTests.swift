@@ -28,25 +28,53 @@ import Testing
         actions.compactMap { if case .reply(let outcome) = $0 { outcome } else { nil } }
     }
 
-    /// A pending plan's receiver counts towards W, never as a primary for PW: with PW=3, the three primaries
-    /// must ack whatever the receiver does; a primary failing fails the write even when the receiver acked.
-    @Test func anIncomingReceiver_countsTowardsW_butNotAsAPrimary() {
+    /// A pending plan's receiver is never a primary for PW: with PW=3, the three primaries must ack whatever
+    /// the receiver does; a primary failing fails the write even when the receiver acked.
+    @Test func anIncomingReceiver_isNotAPrimary() {
         let replicas = ["n1", "n2", "n3", "n4"]
         var write = QuorumWrite(
-            requestID: 7, coordinator: "n1", replicas: replicas, w: 3, deadline: Self.deadline, pw: 3,
-            incoming: ["n4"])
+            requestID: 7, coordinator: "n1", replicas: replicas, w: 2, deadline: Self.deadline, pw: 3,
+            incoming: ["n4"], leaving: ["n3"])
         _ = write.start()
         _ = write.onLocalStored(object())
         #expect(replies(write.onAck(from: "n4")).isEmpty)
-        #expect(replies(write.onAck(from: "n2")).isEmpty, "w is filled but only two primaries acked")
+        #expect(replies(write.onAck(from: "n2")).isEmpty, "w is filled in both lists but only two primaries acked")
         let failed = replies(write.onFailure(from: "n3", reason: "down"))
         #expect(failed == [.failure(.notEnoughPrimaries(required: 3, acked: ["n1", "n2"]))])
 
         // PW above the primaries is refused before anything is stored, receivers or not.
         var tooMany = QuorumWrite(
-            requestID: 8, coordinator: "n1", replicas: replicas, w: 3, deadline: Self.deadline, pw: 4,
-            incoming: ["n4"])
+            requestID: 8, coordinator: "n1", replicas: replicas, w: 2, deadline: Self.deadline, pw: 4,
+            incoming: ["n4"], leaving: ["n3"])
         #expect(replies(tooMany.start()).count == 1)
+    }
+
+    /// With n4 taking n3's place, W=2 must hold in [n1, n2, n3] and in [n1, n2, n4]: n1 and n3 are not enough,
+    /// n1 and n2 are, and with n2 and n4 failed the write fails although the current list has two copies.
+    @Test func duringAPlan_wHoldsInTheCurrentListAndInTheNext() {
+        let replicas = ["n1", "n2", "n3", "n4"]
+        func started() -> QuorumWrite {
+            var write = QuorumWrite(
+                requestID: 9, coordinator: "n1", replicas: replicas, w: 2, deadline: Self.deadline,
+                incoming: ["n4"], leaving: ["n3"])
+            _ = write.start()
+            _ = write.onLocalStored(object())
+            return write
+        }
+        var write = started()
+        #expect(replies(write.onAck(from: "n3")).isEmpty, "two copies now, one after the plan")
+        #expect(replies(write.onFailure(from: "n4", reason: "down")).isEmpty)
+        #expect(replies(write.onAck(from: "n2")).count == 1)
+        #expect(write.hasReplied && write.acked == ["n1", "n3", "n2"])
+
+        var doomed = started()
+        _ = doomed.onAck(from: "n3")
+        #expect(replies(doomed.onFailure(from: "n4", reason: "down")).isEmpty)
+        let failure = replies(doomed.onFailure(from: "n2", reason: "down"))
+        guard case .failure(.notEnoughReplicas) = failure.first else {
+            Issue.record("expected a failure, got \(failure)")
+            return
+        }
     }
 
     /// Every combination of remote answers (ack, failure, silence) in every order, with the timeout before,

@@ -58,6 +58,8 @@ public struct QuorumWrite: Sendable {
     public let pw: Int
     /// Members of `replicas` that gain the key in a pending plan: they count towards `w`, not towards `pw`.
     public let incoming: Set<String>
+    /// Members of `replicas` that lose the key in the pending plan.
+    public let leaving: Set<String>
     /// When the write gives up, on the node's monotonic clock.
     public let deadline: UInt64
     /// When silent primaries get a fallback; nil waits for failures only.
@@ -89,12 +91,18 @@ public struct QuorumWrite: Sendable {
     ///   - pw: Primaries that must ack themselves.
     ///   - handoffAt: When primaries that have not answered get a fallback too.
     ///   - incoming: Members of `replicas` that are not primaries yet (a pending plan's receivers).
+    ///   - leaving: Members of `replicas` that the pending plan takes the key from.
+    ///
+    /// With a plan pending, `w` places must be filled in both lists: the current one (`replicas` but `incoming`)
+    /// and the one after the plan (`replicas` but `leaving`), so that the write keeps `w` copies whether or not
+    /// the owners switch, and a dead receiver fails only the writes whose next list cannot reach `w` without it.
     public init(
         requestID: UInt64, coordinator: String, replicas: [String], w: Int, deadline: UInt64,
         fallbacks: [String] = [], down: Set<String> = [], pw: Int = 0, handoffAt: UInt64? = nil,
-        incoming: Set<String> = []
+        incoming: Set<String> = [], leaving: Set<String> = []
     ) {
         self.incoming = incoming
+        self.leaving = leaving
         self.requestID = requestID
         self.coordinator = coordinator
         self.replicas = replicas
@@ -137,7 +145,7 @@ public struct QuorumWrite: Sendable {
             hasReplied = true
             return [.reply(.failure(.coordinatorNotAReplica(coordinator)))]
         }
-        guard w <= replicas.count, pw <= replicas.count - incoming.count else {
+        guard w <= replicas.count - max(incoming.count, leaving.count), pw <= replicas.count - incoming.count else {
             hasReplied = true
             let failure = WriteFailure.notEnoughReplicas(
                 required: max(w, pw), replicas: replicas.count, acked: [], failed: [:])
@@ -252,18 +260,32 @@ public struct QuorumWrite: Sendable {
         acked.contains(owner) || standIns.contains { $0.owner == owner && acked.contains($0.fallback) }
     }
 
+    /// Places filled, and places that can still be filled, among the members of `replicas` that `inList` keeps.
+    private func places(_ inList: (String) -> Bool) -> (filled: Int, possible: Int) {
+        var (filled, open, uncovered) = (0, 0, 0)
+        for name in replicas where inList(name) {
+            if isFilled(name) {
+                filled += 1
+            } else if isCovered(name) {
+                open += 1
+            } else {
+                uncovered += 1
+            }
+        }
+        return (filled, filled + open + min(uncovered, freeFallbacks.count))
+    }
+
     private mutating func decide() -> [Action] {
         guard !hasReplied, let object else { return [] }
-        // Counted in place, not filtered into arrays: decide runs on every answer.
-        let filled = replicas.count(where: isFilled)
+        let planned = !incoming.isEmpty || !leaving.isEmpty
+        let current = places { !planned || !incoming.contains($0) }
+        let next = planned ? places { !leaving.contains($0) } : current
         let primaries = replicas.count { isPrimary($0) && acked.contains($0) }
-        if filled >= w, primaries >= pw {
+        if current.filled >= w, next.filled >= w, primaries >= pw {
             hasReplied = true
             return [.reply(.success(acks: acked, object: object))]
         }
-        let open = replicas.count { !isFilled($0) && isCovered($0) }
-        let uncovered = replicas.count { !isCovered($0) }
-        if filled + open + min(uncovered, freeFallbacks.count) < w {
+        if current.possible < w || next.possible < w {
             hasReplied = true
             let failure = WriteFailure.notEnoughReplicas(
                 required: w, replicas: replicas.count, acked: acked, failed: failed)

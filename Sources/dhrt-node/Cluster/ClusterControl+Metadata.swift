@@ -5,13 +5,8 @@ import Wire
 
 /// The shell of the metadata log: stores its state before anything it sends, delivers its messages, applies the
 /// rings it commits, and proposes ring changes on the leader.
+/// Who votes is `RingVoters`' rule, read from the committed ring.
 extension ClusterControl {
-    /// Which members vote: those that are full members (up, or leaving until their plan switches). Joining
-    /// members only receive entries (learners) until their plan switches them up; members that left vote no more.
-    static func voters(of ring: Ring) -> [String] {
-        ring.members.filter { $0.state == .up || $0.state == .leaving || $0.state == .down }.map(\.name).sorted()
-    }
-
     /// Loads the stored log, or starts one from the stored ring (a node that ran before the log existed).
     func openMetadata() {
         var stored: MetadataState? = nil
@@ -26,7 +21,7 @@ extension ClusterControl {
         if stored == nil, let ring = cluster.ring {
             // The same index on every member that holds this ring, so their logs agree from the start.
             let base = MetadataEntry(
-                index: max(1, ring.epoch), term: 0, voters: Self.voters(of: ring), payload: ring.encoded())
+                index: max(1, ring.epoch), term: 0, voters: RingVoters.of(ring), payload: ring.encoded())
             stored = MetadataState(entries: [base])
             persist(stored!)
         }
@@ -39,12 +34,8 @@ extension ClusterControl {
         let seed = UInt64(truncatingIfNeeded: cluster.local.name.hashValue) ^ Self.now()
         var log = MetadataLog(
             name: cluster.local.name, state: state, settings: metadataSettings, seed: seed, now: Self.now())
-        if let ring = cluster.ring { log.setLearners(learners(of: ring, voters: log.voters)) }
+        if let ring = cluster.ring { log.setLearners(RingVoters.learners(of: ring, voters: log.voters)) }
         return log
-    }
-
-    func learners(of ring: Ring, voters: [String]) -> Set<String> {
-        Set(ring.members.filter { $0.state != .left }.map(\.name)).subtracting(voters)
     }
 
     /// The first ring of a cluster (formed here, or adopted from the member that formed it) starts the log.
@@ -54,7 +45,7 @@ extension ClusterControl {
             let state = MetadataState(
                 entries: [
                     MetadataEntry(
-                        index: max(1, ring.epoch), term: 0, voters: Self.voters(of: ring), payload: ring.encoded())
+                        index: max(1, ring.epoch), term: 0, voters: RingVoters.of(ring), payload: ring.encoded())
                 ])
             persist(state)
             log = makeLog(state)
@@ -110,7 +101,7 @@ extension ClusterControl {
         remember(ring)
         metadata.withLock { log in
             guard let voters = log?.voters else { return }
-            log!.setLearners(learners(of: ring, voters: voters))
+            log!.setLearners(RingVoters.learners(of: ring, voters: voters))
         }
         receive(ring, from: "metadata log", force: true)
     }
@@ -179,21 +170,18 @@ extension ClusterControl {
     }
 
     private func reconcileVoters(_ log: inout MetadataLog) -> [MetadataEntry] {
-        guard log.isLeader, log.isSettled, let entry = log.committedEntry, let ring = try? Ring.decode(entry.payload)
-        else { return [] }
-        let target = Set(Self.voters(of: ring))
-        let current = Set(log.voters)
-        guard target != current, !target.isEmpty else { return [] }
-        var next = current
-        if let add = target.subtracting(current).sorted().first {
-            next.insert(add)
-        } else if let remove = current.subtracting(target).sorted().first {
-            next.remove(remove)
-        }
-        guard let (_, actions) = try? log.propose(payload: entry.payload, voters: Array(next), now: Self.now()) else {
+        guard log.isLeader, log.isSettled, let entry = log.committedEntry else { return [] }
+        // Once per committed entry and term: decoding the ring every tick would cost the leader for nothing.
+        let checked = (term: log.term, index: entry.index)
+        guard votersChecked.withLock({ $0 != checked }), let ring = try? Ring.decode(entry.payload) else { return [] }
+        guard let next = RingVoters.nextStep(from: log.voters, towards: ring) else {
+            votersChecked.withLock { $0 = checked }
             return []
         }
-        logger.info("voter set change proposed", metadata: ["voters": "\(next.sorted().joined(separator: ","))"])
+        guard let (_, actions) = try? log.propose(payload: entry.payload, voters: next, now: Self.now()) else {
+            return []
+        }
+        logger.info("voter set change proposed", metadata: ["voters": "\(next.joined(separator: ","))"])
         return carryOut(actions).committed
     }
 

@@ -23,6 +23,8 @@ final class ClusterControl: Sendable {
     private let confirmed = Mutex<(epoch: UInt64, at: UInt64)>((0, 0))
     /// The metadata log; nil until this node holds a ring or a leader sends it entries.
     let metadata: Mutex<MetadataLog?>
+    /// The leader term and committed index whose voter set was last checked against its ring.
+    let votersChecked = Mutex<(term: UInt64, index: UInt64)>((0, 0))
     /// Where the log's state is kept; nil in memory mode.
     let metadataPath: String?
     let metadataSettings: MetadataLog.Settings

@@ -156,6 +156,8 @@ final class RingSnapshot: AtomicReference, Sendable {
     /// Per partition, members that will join its preference list when the pending transfers are done: writes
     /// reach them too, so nothing written during the copy is missed. Empty without pending transfers.
     let incomingNames: [[String]]
+    /// Per partition, members of the preference list that leave it when the pending transfers are done.
+    let leavingNames: [[String]]
     /// Per partition, the members after the preference list in ring order (not left): sloppy quorum's
     /// fallbacks. Empty when every member is a replica of every key.
     let fallbackNames: [[String]]
@@ -181,14 +183,19 @@ final class RingSnapshot: AtomicReference, Sendable {
         self.ring = ring
         isFormed = ring.clusterID != 0
         encoding = ring.encoded()
-        replicaNames = (0..<ring.partitionCount).map { ring.preferenceList(partition: $0).map(\.name) }
+        let lists = (0..<ring.partitionCount).map { ring.preferenceList(partition: $0).map(\.name) }
+        replicaNames = lists
         if ring.pending.isEmpty {
             incomingNames = []
+            leavingNames = []
         } else {
             let future = ring.future
-            incomingNames = (0..<ring.partitionCount).map { partition in
-                let now = Set(ring.preferenceList(partition: partition).map(\.name))
-                return future.preferenceList(partition: partition).map(\.name).filter { !now.contains($0) }
+            let next = (0..<ring.partitionCount).map { future.preferenceList(partition: $0).map(\.name) }
+            incomingNames = next.enumerated().map { partition, names in
+                names.filter { !lists[partition].contains($0) }
+            }
+            leavingNames = lists.enumerated().map { partition, names in
+                names.filter { !next[partition].contains($0) }
             }
         }
         let listed = ring.members.filter { $0.state != .left }.count
@@ -223,5 +230,10 @@ final class RingSnapshot: AtomicReference, Sendable {
     @inline(__always)
     func incoming(collection: String, key: [UInt8]) -> [String] {
         incomingNames.isEmpty ? [] : incomingNames[ring.partition(collection: collection, key: key)]
+    }
+
+    /// Members of a key's preference list that the pending transfers take it from.
+    func leaving(collection: String, key: [UInt8]) -> [String] {
+        leavingNames.isEmpty ? [] : leavingNames[ring.partition(collection: collection, key: key)]
     }
 }

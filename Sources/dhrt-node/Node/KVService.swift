@@ -107,10 +107,10 @@ struct KVService: Sendable {
 
     /// Runs `QuorumWrite` for a key this node holds a replica of; `replicas` and `w` are already resolved.
     ///
-    /// While a plan is pending, members that gain the key receive the write too and W grows by the number of them
-    /// not judged down (as Cassandra counts pending endpoints): the write then keeps W copies whichever replicas
-    /// the plan drops. A down receiver is not waited for, so a dead joiner does not fail the writes of its ranges;
-    /// it gets a hint when a fallback is free, and cannot become an owner before its copy ends anyway.
+    /// While a plan is pending, members that gain the key receive the write too, and W must hold both in the
+    /// current preference list and in the list after the plan (`QuorumWrite`'s `incoming`/`leaving`): the write
+    /// keeps W copies whether or not the owners switch, as Cassandra's pending endpoints ensure, and a dead
+    /// receiver fails only the writes whose next list cannot reach W without it (force-remove it to go on).
     ///
     /// `retried` is the object a first attempt stored before a replica answered `ring_moved`: the run on the newer
     /// ring merges it rather than applying the client's write a second time (which would add a second version).
@@ -121,8 +121,6 @@ struct KVService: Sendable {
         let incoming = snapshot.incoming(collection: request.collection, key: request.key)
         let receivers = incoming.filter { !current.contains($0) }
         let replicas = current + receivers
-        let down = receivers.isEmpty ? [] : node.cluster.down
-        let need = wanted + receivers.count { !down.contains($0) }
         let preconditions = try preconditions(request)
         let context = try causalContext(request, preconditions: preconditions)
         let write = Self.clientWrite(request.content, context: context)
@@ -146,10 +144,13 @@ struct KVService: Sendable {
             }
         }
         var handoff = try sloppy(request, snapshot: snapshot, replicas: replicas)
-        handoff.incoming = Set(receivers)
+        if !receivers.isEmpty {
+            handoff.incoming = Set(receivers)
+            handoff.leaving = Set(snapshot.leaving(collection: request.collection, key: request.key))
+        }
         let run = WriteRun(
             node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: replicas,
-            w: need, sloppy: handoff, change: change)
+            w: wanted, sloppy: handoff, change: change)
         let (node, replicaNames) = (self.node, replicas)
         return run.start().flatMap { outcome in
             if case .failure = outcome, retryOnMove, let mover = run.ringMovedBy {

@@ -52,7 +52,7 @@ final class WriteRun: Sendable {
         let machine = QuorumWrite(
             requestID: QuorumIDs.next(), coordinator: node.config.name, replicas: replicas, w: w,
             deadline: deadline.uptimeNanoseconds, fallbacks: sloppy.fallbacks, down: sloppy.down, pw: sloppy.pw,
-            handoffAt: handoff?.uptimeNanoseconds, incoming: sloppy.incoming)
+            handoffAt: handoff?.uptimeNanoseconds, incoming: sloppy.incoming, leaving: sloppy.leaving)
         cell = MachineCell(machine, background: node.background)
     }
 
@@ -182,5 +182,7 @@ extension WriteRun {
         var pw = 0
         /// Receivers of a pending plan in the replica list: not primaries for `pw`.
         var incoming: Set<String> = []
+        /// Replicas the pending plan takes the key from.
+        var leaving: Set<String> = []
     }
 }
