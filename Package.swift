@@ -114,7 +114,10 @@ let package = Package(
         .testTarget(
             name: "StorageTests", dependencies: ["Storage", "Ring", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "CoordinatorTests", dependencies: ["Coordinator", "Ring", "TestSupport"],
+            name: "CoordinatorTests",
+            dependencies: [
+                "Coordinator", "Ring", "TestSupport", .product(name: "HeapModule", package: "swift-collections"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "WireTests",

@@ -23,9 +23,10 @@ public struct TransferCursor: Sendable, Hashable {
 /// over alone, since the receiver then holds exactly what it held and no acknowledged write loses a copy. When
 /// it takes out several (a write may have missed any one of them), or the loser is down or fails, the receiver
 /// copies from every current replica in turn (merging versions), so that whatever a write quorum stored
-/// reaches it. A failed pull is retried after a back-off; a source that is down, or failed `skipAfter` times in
-/// a row, is skipped and recorded in `skipped`. A partition whose sources are all down waits and says so
-/// (`noLiveSource`).
+/// reaches it. A failed pull is retried after a back-off. A source of a copy from several replicas is never
+/// skipped, down or not: without the loser, a write acknowledged by two replicas may be on one keeper alone.
+/// Such a copy waits for the source to return and says so (`waitingFor`); force-removing or replacing the dead
+/// member re-plans it.
 public struct IncomingTransfers: Sendable {
     public enum Action: Sendable, Equatable {
         /// Ask `from` for `partition`'s records after `after` (nil: from the start).
@@ -55,10 +56,8 @@ public struct IncomingTransfers: Sendable {
         /// Keys the source still had after the last batch, for a progress estimate.
         public var remaining: Int?
         public var failures = 0
-        /// Sources passed over because they were down or kept failing: what they alone held is not copied.
-        public var skipped: [String] = []
-        /// Waiting because every source left to copy is down (or the partition has no source at all).
-        public var noLiveSource = false
+        /// The down source this copy waits for ("" when the partition has no source at all); nil otherwise.
+        public var waitingFor: String?
     }
 
     /// What survives a restart: the plan, the partitions copied, and where the others stand.
@@ -92,8 +91,6 @@ public struct IncomingTransfers: Sendable {
     /// How long after a plan is first seen its copies start: members that have not heard of the plan yet
     /// write only to the old replicas, and gossip reaches them within about a round.
     public let startDelay: UInt64
-    /// Failed pulls in a row after which a source of a copy from several replicas is skipped.
-    public let skipAfter: Int
     public private(set) var planID: UInt64 = 0
     public private(set) var partitions: [Int: Progress] = [:]
     private var ring: Ring?
@@ -104,9 +101,8 @@ public struct IncomingTransfers: Sendable {
 
     public init(
         name: String, concurrency: Int = 2, retryDelay: UInt64 = 1_000_000_000, startDelay: UInt64 = 0,
-        skipAfter: Int = 5, checkpoint: Checkpoint? = nil
+        checkpoint: Checkpoint? = nil
     ) {
-        self.skipAfter = max(1, skipAfter)
         self.name = name
         self.concurrency = max(1, concurrency)
         self.retryDelay = retryDelay
@@ -172,11 +168,13 @@ public struct IncomingTransfers: Sendable {
             partitions[partition] = progress
             return [.pull(partition: partition, from: progressSource(progress), after: progress.cursor)]
         }
-        // This source is copied; the next live one starts from the beginning.
-        if nextSource(after: progress.sourceIndex, &progress) {
-            progress.phase = .active(source: progressSource(progress))
+        // This source is copied; the next one starts from the beginning (or waits, if it is down).
+        if progress.sourceIndex + 1 < progress.sources.count {
+            progress.sourceIndex += 1
+            progress.cursor = nil
+            progress.phase = .queued
             partitions[partition] = progress
-            return [.pull(partition: partition, from: progressSource(progress), after: nil)]
+            return schedule(now: now)
         }
         progress.phase = .done
         partitions[partition] = progress
@@ -189,16 +187,6 @@ public struct IncomingTransfers: Sendable {
         guard var progress = partitions[partition], case .active = progress.phase else { return [] }
         progress.failures += 1
         if let ring { fallBackToKeepingReplicas(&progress, ring: ring, partition: partition) }
-        if progress.sources.count > 1, progress.failures >= skipAfter {
-            // A source that keeps failing is passed over, as a down one is.
-            progress.failures = 0
-            progress.skipped.append(progressSource(progress))
-            if !nextSource(after: progress.sourceIndex, &progress) {
-                progress.phase = .done
-                partitions[partition] = progress
-                return schedule(now: now)
-            }
-        }
         progress.phase = .waiting(retryAt: now + retryDelay)
         partitions[partition] = progress
         return schedule(now: now)
@@ -225,7 +213,6 @@ public struct IncomingTransfers: Sendable {
         progress.sources = others
         progress.sourceIndex = 0
         progress.cursor = nil
-        progress.skipped = []
     }
 
     private mutating func schedule(now: UInt64) -> [Action] {
@@ -241,27 +228,16 @@ public struct IncomingTransfers: Sendable {
             }
             if progress.sources.isEmpty { progress.sources = initialSources(ring, partition: partition) }
             if !progress.sources.isEmpty, down.contains(progressSource(progress)) {
-                // A handover from a down loser becomes a copy from the others; a down source among several is
-                // passed over while another is live.
+                // A handover from a down loser becomes a copy from the others.
                 fallBackToKeepingReplicas(&progress, ring: ring, partition: partition)
-                if progress.sources.count > 1, down.contains(progressSource(progress)) {
-                    let live = progress.sources[progress.sourceIndex...].contains { !down.contains($0) }
-                    let copied = progress.sourceIndex - progress.skipped.count
-                    if live || copied > 0, !nextSource(after: progress.sourceIndex - 1, &progress) {
-                        // What is left is down, but a source was copied: the rest are passed over.
-                        progress.phase = .done
-                        partitions[partition] = progress
-                        continue
-                    }
-                }
             }
             guard !progress.sources.isEmpty, !down.contains(progressSource(progress)) else {
-                progress.noLiveSource = true
+                progress.waitingFor = progress.sources.isEmpty ? "" : progressSource(progress)
                 progress.phase = .waiting(retryAt: now + retryDelay)
                 partitions[partition] = progress
                 continue
             }
-            progress.noLiveSource = false
+            progress.waitingFor = nil
             let source = progressSource(progress)
             progress.phase = .active(source: source)
             partitions[partition] = progress
@@ -275,20 +251,6 @@ public struct IncomingTransfers: Sendable {
     }
 
     private func progressSource(_ progress: Progress) -> String { progress.sources[progress.sourceIndex] }
-
-    /// Moves to the first source after `index` that is not down, recording those passed over (and the one at
-    /// `index` when it was skipped rather than copied); false when none is left.
-    private func nextSource(after index: Int, _ progress: inout Progress) -> Bool {
-        var next = index + 1
-        while next < progress.sources.count, down.contains(progress.sources[next]) {
-            progress.skipped.append(progress.sources[next])
-            next += 1
-        }
-        progress.cursor = nil
-        guard next < progress.sources.count else { return false }
-        progress.sourceIndex = next
-        return true
-    }
 
     /// The replica that loses the range, alone when the plan takes out exactly one and it is not down; else
     /// every current replica, losers first: with two losers, a write acknowledged without one of them is

@@ -67,16 +67,12 @@ struct Transfers: AsyncParsableCommand {
                     + String(format: "%.1f MB/s, %.0f keys/s", bytes / seconds / 1e6, keyRate)
                     + ", queued \(transfers["queued"] ?? 0), waiting \(transfers["waiting"] ?? 0), ETA of active \(eta)"
             )
-            for stalled in transfers["no_live_source"] as? [[String: Any]] ?? [] {
-                let sources = (stalled["sources"] as? [String] ?? []).joined(separator: ", ")
+            for stalled in transfers["waiting_for_source"] as? [[String: Any]] ?? [] {
+                let source = stalled["source"] as? String ?? ""
                 lines.append(
-                    "  partition \(stalled["partition"] ?? "?"): no live source"
-                        + (sources.isEmpty ? "" : " (\(sources) down)")
+                    "  partition \(stalled["partition"] ?? "?"): "
+                        + (source.isEmpty ? "no source" : "waiting for \(source), down")
                         + "; force-remove or replace the dead member, or dhrt-admin plan abort")
-            }
-            for skipped in transfers["skipped"] as? [[String: Any]] ?? [] {
-                let sources = (skipped["sources"] as? [String] ?? []).joined(separator: ", ")
-                lines.append("  partition \(skipped["partition"] ?? "?"): copied without \(sources) (down or failing)")
             }
             for partition in active {
                 let got = partition["keys"] as? Int ?? 0

@@ -164,24 +164,15 @@ enum TransferHandlers {
             json.field("queued", partitions.filter { $0.phase == .queued }.count)
             // Waiting: the start delay after a commit, or a back-off after a failed pull.
             json.field("waiting", partitions.filter { if case .waiting = $0.phase { true } else { false } }.count)
-            // Partitions that cannot go on: every source left is down (force-remove or replace it, or abort).
-            json.key("no_live_source")
+            // Copies waiting for a down source (a source of a copy from several replicas is never skipped):
+            // force-remove or replace the dead member, or abort the plan.
+            json.key("waiting_for_source")
             json.array { json in
-                for progress in partitions where progress.noLiveSource {
+                for progress in partitions {
+                    guard let source = progress.waitingFor else { continue }
                     json.object { json in
                         json.field("partition", progress.partition)
-                        json.key("sources")
-                        json.array { json in for source in progress.sources { json.value(source) } }
-                    }
-                }
-            }
-            json.key("skipped")
-            json.array { json in
-                for progress in partitions where !progress.skipped.isEmpty {
-                    json.object { json in
-                        json.field("partition", progress.partition)
-                        json.key("sources")
-                        json.array { json in for source in progress.skipped { json.value(source) } }
+                        json.field("source", source)
                     }
                 }
             }
