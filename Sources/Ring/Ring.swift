@@ -26,6 +26,9 @@ public struct Ring: Sendable, Equatable {
     /// The changes of the pending plan, by member name, in the order they were planned; empty when nothing is
     /// pending, or for a ring decoded from an encoding that did not carry them (see `planChanges`).
     var steps: [PlanStep]
+    /// The epoch the pending plan was committed at (0 when nothing is pending, or for a ring decoded from an
+    /// encoding before version 4): the same changes planned again after an abort are another plan.
+    public internal(set) var plannedAt: UInt64
     /// For each partition, `min(N, S)` member indices: the precomputed preference lists.
     @usableFromInline var preferenceTable: [UInt16]
     @usableFromInline var preferenceWidth: Int
@@ -35,8 +38,10 @@ public struct Ring: Sendable, Equatable {
 
     init(
         epoch: UInt64, clusterID: UInt64 = 0, partitioner: Partitioner, replicas: Int, members: [Member],
-        owners: [UInt16], pending: [Transfer], transferred: [String] = [], steps: [PlanStep] = []
+        owners: [UInt16], pending: [Transfer], transferred: [String] = [], steps: [PlanStep] = [],
+        plannedAt: UInt64 = 0
     ) {
+        self.plannedAt = pending.isEmpty ? 0 : plannedAt
         self.epoch = epoch
         self.clusterID = clusterID
         self.transferred = transferred

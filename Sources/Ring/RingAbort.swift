@@ -78,6 +78,7 @@ extension Ring {
         guard !combined.isEmpty else { return try aborting() }
         var ring = try beforePlan().planning(combined)
         ring.epoch = epoch + 1
+        ring.plannedAt = epoch + 1
         return ring
     }
 

@@ -4,11 +4,12 @@
 /// P × (u16 partition, u16 from, u16 to) | u16 T | T × u16 transferred member | u16 C | C × change |
 /// u64 xxh3 of all before`; a member is `str name | str cluster | str http | u8 hasZone [str zone] | u8 state`,
 /// where `str` is `u8 length | UTF-8 bytes`; a change of the pending plan is `u8 kind (0 join, 1 leave,
-/// 2 force-remove, 3 replace) | u16 member [u16 new member, for a replace]`. Version 2 had no changes section;
-/// it is still decoded (the plan's changes are then read from member states, see `planChanges`).
+/// 2 force-remove, 3 replace) | u16 member [u16 new member, for a replace] | u64 epoch the plan was committed at`.
+/// Versions 2 (no changes section: the plan's changes are then read from member states, see `planChanges`)
+/// and 3 (no plan epoch) are still decoded.
 extension Ring {
     /// The current encoding version.
-    public static let encodingVersion: UInt8 = 3
+    public static let encodingVersion: UInt8 = 4
     static let states: [MemberState] = [.joining, .up, .leaving, .down, .left]
 
     /// This ring's binary encoding.
@@ -48,6 +49,7 @@ extension Ring {
             out.appendLittleEndian(UInt16(index(of: step.name) ?? 0))
             if step.kind == .replace { out.appendLittleEndian(UInt16(step.new.flatMap(index(of:)) ?? 0)) }
         }
+        out.appendLittleEndian(plannedAt)
         out.appendLittleEndian(out.withUnsafeBytes { KeyHash.xxh3($0) })
         return out
     }
@@ -62,7 +64,7 @@ extension Ring {
             throw RingError.decoding("checksum mismatch")
         }
         let version: UInt8 = try reader.read()
-        guard version == 2 || version == encodingVersion else { throw RingError.decoding("unknown version \(version)") }
+        guard (2...encodingVersion).contains(version) else { throw RingError.decoding("unknown version \(version)") }
         let epoch: UInt64 = try reader.read()
         let clusterID: UInt64 = try reader.read()
         let partitioner: Partitioner
@@ -135,9 +137,14 @@ extension Ring {
             }
             guard stepCount == 0 || pendingCount > 0 else { throw RingError.decoding("plan changes without a plan") }
         }
+        var plannedAt: UInt64 = 0
+        if version >= 4 {
+            plannedAt = try reader.read()
+            guard plannedAt == 0 || pendingCount > 0 else { throw RingError.decoding("a plan epoch without a plan") }
+        }
         guard reader.offset == body else { throw RingError.decoding("\(body - reader.offset) trailing bytes") }
         return Ring(
             epoch: epoch, clusterID: clusterID, partitioner: partitioner, replicas: replicas, members: members,
-            owners: owners, pending: pending, transferred: transferred, steps: steps)
+            owners: owners, pending: pending, transferred: transferred, steps: steps, plannedAt: plannedAt)
     }
 }

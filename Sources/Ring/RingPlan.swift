@@ -102,7 +102,7 @@ extension Ring {
         }
         return Ring(
             epoch: epoch + 1, clusterID: clusterID, partitioner: partitioner, replicas: replicas, members: members,
-            owners: owners, pending: pending, steps: changes.map(PlanStep.init))
+            owners: owners, pending: pending, steps: changes.map(PlanStep.init), plannedAt: epoch + 1)
     }
 
     /// The ring with `old`'s partitions given to `new` and `old` removed.
@@ -129,7 +129,7 @@ extension Ring {
         let owners = self.owners.map { indexOf[members[Int($0)].name] ?? 0 }
         return Ring(
             epoch: epoch, clusterID: clusterID, partitioner: partitioner, replicas: replicas, members: kept,
-            owners: owners, pending: pending, transferred: transferred, steps: steps)
+            owners: owners, pending: pending, transferred: transferred, steps: steps, plannedAt: plannedAt)
     }
 
     /// Partitions whose preference list gains `name` when the pending transfers are done: the key ranges it
@@ -217,12 +217,14 @@ extension Ring {
 }
 
 extension Ring {
-    /// Identifies the pending plan (cluster, transfers), so that a receiver's checkpoint is not applied to
-    /// another plan; 0 when nothing is pending.
+    /// Identifies the pending plan (cluster, the epoch it was committed at, transfers), so that a receiver's
+    /// copies and checkpoint are not taken for another plan's, even one of the same changes after an abort;
+    /// 0 when nothing is pending.
     public var planID: UInt64 {
         guard !pending.isEmpty else { return 0 }
         var bytes: [UInt8] = []
         bytes.appendLittleEndian(clusterID)
+        if plannedAt != 0 { bytes.appendLittleEndian(plannedAt) }
         for transfer in pending {
             bytes.appendLittleEndian(UInt32(transfer.partition))
             bytes.appendString(UInt8.self, transfer.from)

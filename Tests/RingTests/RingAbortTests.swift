@@ -161,10 +161,26 @@ import Testing
     static func version2(_ ring: Ring) -> [UInt8] {
         var stripped = ring
         stripped.steps = []
-        // Without changes, version 3 ends with a u16 zero count before the checksum; version 2 ends before it.
-        var bytes = Array(stripped.encoded().dropLast(8 + 2))
+        // Without changes, version 4 ends with a u16 zero count and the u64 plan epoch before the checksum;
+        // version 2 ends before them.
+        var bytes = Array(stripped.encoded().dropLast(8 + 8 + 2))
         bytes[0] = 2
         bytes.appendLittleEndian(bytes.withUnsafeBytes { KeyHash.xxh3($0) })
         return bytes
+    }
+
+    /// The same change planned again after an abort is another plan: a receiver that missed the abort must
+    /// not take its earlier copies for this plan's.
+    @Test func theSameChangePlannedAgainAfterAnAbort_hasAnotherPlanID() throws {
+        let ring = try formed(3)
+        let join = RingChange.join(Member(name: "n9", clusterAddress: "n9:1"))
+        let first = try ring.planning([join])
+        let again = try first.aborting().planning([join])
+        #expect(first.pending == again.pending)
+        #expect(first.planID != again.planID)
+        #expect(try Ring.decode(again.encoded()).planID == again.planID)
+        #expect(try Ring.decode(again.encoded()).plannedAt == again.epoch)
+        let marked = try #require(again.markingTransferred("n9"))
+        #expect(marked.planID == again.planID, "the plan keeps its id while it runs")
     }
 }

@@ -199,9 +199,20 @@ final class MembershipSimulation {
 
     // MARK: Per-node behaviour
 
-    func tick(_ name: String) {
+    /// Every 50 ms the metadata log; every 250 ms gossip, the detector, copies and drops, as before the log.
+    func tick(_ name: String, count: Int = 0) {
         let node = nodes[name]!
         guard node.alive else { return }
+        if node.log != nil {
+            carryOut(node.log!.onTick(now: now), at: node)
+            lead(node)
+        }
+        if count % 5 == 0 { tickMembership(node) }
+        at(now + 50 * Self.ms) { [self] in tick(name, count: count + 1) }
+    }
+
+    func tickMembership(_ node: SimNode) {
+        let name = node.name
         if let ring = node.ring {
             for peer in ring.members where peer.name != name && peer.state != .left {
                 let sent = ring
@@ -217,16 +228,9 @@ final class MembershipSimulation {
             }
             for member in ring.members where member.name != name { node.detector.watch(member.name, now: now) }
             _ = node.detector.onTick(now: now)
-        }
-        if node.log != nil {
-            carryOut(node.log!.onTick(now: now), at: node)
-            lead(node)
-        }
-        if let ring = node.ring {
             perform(node.transfers.onRing(ring, down: down(node), now: now) + node.transfers.onTick(now: now), at: node)
             dropLostPartitions(node)
         }
-        at(now + 50 * Self.ms) { [self] in tick(name) }
     }
 
     func down(_ node: SimNode) -> Set<String> {
