@@ -11,12 +11,6 @@ public struct Claimant: Sendable, Equatable {
 
     public init() {}
 
-    /// The lowest-named member that is `up` in the ring and not `down` by a detector: the claimant rule before the
-    /// metadata log, kept for `MembershipSimulation`, which still models it. The node does not use it.
-    public static func of(_ ring: Ring, liveness: (String) -> Liveness) -> String? {
-        ring.members.first { $0.state == .up && liveness($0.name) != .down }?.name
-    }
-
     /// Stages a change after checking that the plan with it can be built; a change for a member that already
     /// has one replaces it.
     public mutating func stage(_ change: RingChange, on ring: Ring) throws(RingError) {

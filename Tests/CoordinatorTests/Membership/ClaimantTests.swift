@@ -10,15 +10,6 @@ import Testing
         try Ring.formed(clusterID: 1, partitionCount: 64, replicas: 3, members: names.map(member))
     }
 
-    @Test func theClaimantIsTheLowestNamedUpMemberNotDown() throws {
-        let ring = try ring(["b", "a", "c"])
-        #expect(Claimant.of(ring) { _ in .up } == "a")
-        #expect(Claimant.of(ring) { $0 == "a" ? .down : .up } == "b")
-        #expect(Claimant.of(ring) { $0 == "a" ? .unhealthy : .up } == "a")
-        let leaving = try ring.planning([.leave("a")])
-        #expect(Claimant.of(leaving) { _ in .up } == "b")
-    }
-
     @Test func staging_checksEachChange_andOneChangePerMemberWins() throws {
         let ring = try ring(["n1", "n2", "n3"])
         var claimant = Claimant()
