@@ -54,7 +54,8 @@ func runNode(_ config: NodeConfig) async throws {
     logger.info(
         "starting",
         metadata: [
-            "http": "\(config.http)", "resp": "\(config.resp.map(\.description) ?? "-")", "cluster": "\(config.cluster)", "seeds": "\(config.seeds)",
+            "http": "\(config.http)", "resp": "\(config.resp.map(\.description) ?? "-")",
+            "cluster": "\(config.cluster)", "seeds": "\(config.seeds)",
             "data": "\(config.memory ? "memory" : config.dataDirectory)", "sync": "\(config.sync.rawValue)",
             "partitions": "\(config.partitions)", "n": "\(config.replicas)",
         ])

@@ -15,7 +15,10 @@ extension RESPCommands {
             ("scan", -2, ["readonly"], 0, 0, 0, "Iterates over the keys of the collection."),
             ("ping", -1, ["fast"], 0, 0, 0, "Returns PONG or the argument."),
             ("echo", 2, ["fast"], 0, 0, 0, "Returns the argument."),
-            ("auth", -2, ["noscript", "loading", "stale", "fast", "no_auth"], 0, 0, 0, "Authenticates the connection."),
+            (
+                "auth", -2, ["noscript", "loading", "stale", "fast", "no_auth"], 0, 0, 0,
+                "Authenticates the connection."
+            ),
             ("hello", -1, ["noscript", "loading", "stale", "fast", "no_auth"], 0, 0, 0, "Chooses RESP2 or RESP3."),
             ("select", 2, ["loading", "stale", "fast"], 0, 0, 0, "Accepts database 0 only."),
             ("client", -2, ["loading", "stale"], 0, 0, 0, "SETNAME, SETINFO, GETNAME, ID, INFO."),
@@ -70,11 +73,15 @@ extension RESPCommands {
         ])
     }
 
-    /// `CONFIG GET` answers no parameters (redis-benchmark asks for `save` and `appendonly`); the rest is refused.
+    /// `CONFIG GET` answers the two parameters redis-benchmark asks for, `save` and `appendonly`, as a Redis that
+    /// persists nothing itself would; others are absent. The rest of CONFIG is refused.
     static func config(_ arguments: [ByteBuffer]) -> RESPValue {
         guard arguments.count >= 2 else { return arity("config") }
         switch String(buffer: arguments[1]).uppercased() {
-        case "GET": return .map([])
+        case "GET":
+            let known: [String: String] = ["save": "", "appendonly": "no"]
+            let asked = arguments.dropFirst(2).map { String(buffer: $0).lowercased() }
+            return .map(asked.compactMap { name in known[name].map { (.bulk(name), .bulk($0)) } })
         default: return .error("ERR CONFIG \(String(buffer: arguments[1]).uppercased()) is not supported by dhrt")
         }
     }
