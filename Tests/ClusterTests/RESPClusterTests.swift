@@ -104,12 +104,17 @@ struct RESPClusterTests {
                 batch +=
                     RESPClient.encode(["SET", "p:\(index)", "\(index)"]) + RESPClient.encode(["GET", "p:\(index)"])
                 if index == 75 { batch += RESPClient.encode(["NOSUCH"]) }
+                // Answered at once, without a quorum, in the middle of ones that wait for it.
+                if index == 30 { for _ in 0..<300 { batch += RESPClient.encode(["SET", "e", "v", "PX", "1"]) } }
             }
             client.socket.write(batch)
             for index in 0..<150 {
                 #expect(client.read() == .simple("OK"), "SET \(index)")
                 #expect(client.read() == .text("\(index)"), "GET \(index)")
                 if index == 75 { #expect(client.read()?.description.hasPrefix("-ERR unknown command") == true) }
+                if index == 30 {
+                    for _ in 0..<300 { #expect(client.read()?.description.contains("PX is not supported") == true) }
+                }
             }
 
             // Concurrent writes are siblings: an error naming the count, or all of them on request.

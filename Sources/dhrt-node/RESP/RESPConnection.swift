@@ -25,6 +25,9 @@ final class RESPConnection: ChannelDuplexHandler {
     /// The protocol error owed once the commands before it are answered.
     private var failure: RESPProtocolError?
     private var closing = false
+    /// Inside `run`: an answer completing at once is taken up by its loop rather than a nested one (a deep
+    /// pipeline of such commands would otherwise nest as deep).
+    private var running = false
     private var attached: ChannelHandlerContext?
     private var check: RepeatedTask?
 
@@ -95,6 +98,8 @@ final class RESPConnection: ChannelDuplexHandler {
 
     /// Runs what waits until a command must wait for a quorum.
     private func run(_ context: ChannelHandlerContext) {
+        running = true
+        defer { running = false }
         while !busy, !closing, let command = waiting.popFirst() {
             let started = ContinuousClock.now
             let name = command.name
@@ -128,6 +133,7 @@ final class RESPConnection: ChannelDuplexHandler {
         guard let context = attached, !closing else { return }
         busy = false
         answer(value, name: name, started: started)
+        guard !running else { return }
         run(context)
         flush(context)
     }
