@@ -16,10 +16,12 @@ struct RESPCommands: Sendable {
             clientToken: node.config.frontDoor.clientToken, adminToken: node.config.frontDoor.adminToken)
     }
 
-    /// Answers `command`; futures never fail (an error is the `-ERR` value they hold).
-    func execute(_ command: RESPCommand, _ session: inout RESPSession, on loop: any EventLoop) -> RESPAnswer {
+    /// Answers `command`, whose upper-case name is `name`; futures never fail (an error is the `-ERR` value they
+    /// hold).
+    func execute(_ command: RESPCommand, named name: String, _ session: inout RESPSession, on loop: any EventLoop)
+        -> RESPAnswer
+    {
         let arguments = command.arguments
-        let name = command.name
         if !session.authenticated, name != "AUTH", name != "HELLO", name != "QUIT" {
             return .now(.error("NOAUTH Authentication required."))
         }
@@ -32,22 +34,22 @@ struct RESPCommands: Sendable {
             return .now(.bulk(Array(arguments[1].readableBytesView)))
         case "GET":
             guard arguments.count == 2 else { return .now(Self.arity("get")) }
-            return later(loop) { () throws(APIError) in try get(arguments[1], session) }
+            return later { () throws(APIError) in try get(arguments[1], session) }
         case "SET":
             guard arguments.count >= 3 else { return .now(Self.arity("set")) }
-            return later(loop) { () throws(APIError) in try set(arguments, session, on: loop) }
+            return later { () throws(APIError) in try set(arguments, session, on: loop) }
         case "MGET":
             guard arguments.count >= 2 else { return .now(Self.arity("mget")) }
-            return later(loop) { () throws(APIError) in try mget(arguments.dropFirst(), session, on: loop) }
+            return later { () throws(APIError) in try mget(arguments.dropFirst(), session, on: loop) }
         case "MSET":
             guard arguments.count >= 3, arguments.count % 2 == 1 else { return .now(Self.arity("mset")) }
-            return later(loop) { () throws(APIError) in try mset(arguments.dropFirst(), session, on: loop) }
+            return later { () throws(APIError) in try mset(arguments.dropFirst(), session, on: loop) }
         case "DEL", "UNLINK":
             guard arguments.count >= 2 else { return .now(Self.arity(name.lowercased())) }
-            return later(loop) { () throws(APIError) in try delete(arguments.dropFirst(), session, on: loop) }
+            return later { () throws(APIError) in try delete(arguments.dropFirst(), session, on: loop) }
         case "EXISTS":
             guard arguments.count >= 2 else { return .now(Self.arity("exists")) }
-            return later(loop) { () throws(APIError) in try exists(arguments.dropFirst(), session, on: loop) }
+            return later { () throws(APIError) in try exists(arguments.dropFirst(), session, on: loop) }
         case "SCAN":
             guard arguments.count >= 2 else { return .now(Self.arity("scan")) }
             return scan(arguments, session, on: loop)
@@ -68,9 +70,7 @@ struct RESPCommands: Sendable {
         }
     }
 
-    private func later(_ loop: any EventLoop, _ start: () throws(APIError) -> EventLoopFuture<RESPValue>)
-        -> RESPAnswer
-    {
+    private func later(_ start: () throws(APIError) -> EventLoopFuture<RESPValue>) -> RESPAnswer {
         do {
             return .later(try start().recover(Self.error))
         } catch {

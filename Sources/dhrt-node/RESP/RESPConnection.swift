@@ -103,7 +103,7 @@ final class RESPConnection: ChannelDuplexHandler {
         while !busy, !closing, let command = waiting.popFirst() {
             let started = ContinuousClock.now
             let name = command.name
-            switch commands.execute(command, &session, on: context.eventLoop) {
+            switch commands.execute(command, named: name, &session, on: context.eventLoop) {
             case .now(let value):
                 answer(value, name: name, started: started)
             case .closing(let value):
