@@ -40,6 +40,9 @@ struct DhrtNode: AsyncParsableCommand {
     @Option(help: "Inter-node address HOST:PORT (default 127.0.0.1:9701).")
     var cluster: String?
 
+    @Option(help: "Redis protocol (RESP2/RESP3) address HOST:PORT (default: none; see Docs/RESP.md).")
+    var resp: String?
+
     @Option(
         name: .customLong("seed"),
         help: "Cluster address of a node to form the cluster with (give each the others); repeatable.")
@@ -116,7 +119,7 @@ struct DhrtNode: AsyncParsableCommand {
             seeds: seeds.isEmpty ? nil : seeds, partitions: partitions, replicas: replicas,
             memory: memory ? true : nil, sync: sync, timeoutMilliseconds: timeoutMilliseconds,
             readRepairChance: readRepairChance, join: join, transferConcurrency: transferConcurrency,
-            transferBatchBytes: transferBatchBytes
+            transferBatchBytes: transferBatchBytes, resp: resp
         ).withFrontDoor(frontDoor).withHints(
             maxBytes: hintMaxBytes, maxAgeSeconds: hintMaxAgeSeconds, replayRate: hintReplayRate)
     }

@@ -21,8 +21,10 @@ final class LocalCluster: Sendable {
     }
 
     /// Starts `size` nodes, each given the others as seeds (so they form one cluster), and waits until every
-    /// node has the ring with every member.
-    static func start(size: Int = 3, extra: [String] = [], token: String? = nil) async throws -> LocalCluster {
+    /// node has the ring with every member. `perNode` adds flags of node `index` (e.g. its own port of a kind).
+    static func start(
+        size: Int = 3, extra: [String] = [], token: String? = nil, perNode: (Int) -> [String] = { _ in [] }
+    ) async throws -> LocalCluster {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("dhrt-cluster-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -34,7 +36,7 @@ final class LocalCluster: Sendable {
                 nodes.append(
                     try NodeProcess(
                         name: "n\(index + 1)", httpPort: ports[index], clusterPort: ports[size + index],
-                        seeds: seeds, directory: directory, extra: extra))
+                        seeds: seeds, directory: directory, extra: extra + perNode(index)))
             }
             let cluster = LocalCluster(directory: directory, nodes: nodes, token: token)
             try await cluster.waitUntilReady()

@@ -39,6 +39,20 @@ import Testing
         #expect(config.sync == .none)
     }
 
+    @Test func theRESPAddress_comesFromTheFileOrTheFlag_andIsOffByDefault() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dhrt-\(UUID()).toml").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "name = \"n1\"\nresp = \"127.0.0.1:6379\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let file = try ConfigValues.load(tomlFile: path)
+        #expect(try NodeConfig.resolve(flags: ConfigValues(), file: file).resp?.description == "127.0.0.1:6379")
+        let flagged = try NodeConfig.resolve(flags: ConfigValues(resp: "127.0.0.1:6380"), file: file)
+        #expect(flagged.resp?.port == 6380)
+        #expect(try NodeConfig.resolve(flags: ConfigValues(name: "n1"), file: ConfigValues()).resp == nil)
+        #expect(throws: ConfigError.self) {
+            try NodeConfig.resolve(flags: ConfigValues(name: "n1", resp: "6379"), file: ConfigValues())
+        }
+    }
+
     @Test func memoryModeRunsWithoutSyncAndRefusesAPolicyItCannotKeep() throws {
         let memory = try NodeConfig.resolve(flags: ConfigValues(name: "n1", memory: true), file: ConfigValues())
         #expect(memory.sync == .none, "the policy in force (and logged) is none")

@@ -7,6 +7,8 @@ struct ConfigValues: Sendable, Decodable, Equatable {
     var dataDirectory: String?
     var http: String?
     var cluster: String?
+    /// The Redis protocol address; nil serves no RESP.
+    var resp: String?
     var seeds: [String]?
     var partitions: Int?
     var replicas: Int?
@@ -33,7 +35,7 @@ struct ConfigValues: Sendable, Decodable, Equatable {
     enum CodingKeys: String, CodingKey {
         case name
         case dataDirectory = "data-dir"
-        case http, cluster
+        case http, cluster, resp
         case seeds = "seed"
         case partitions
         case replicas = "n"
@@ -61,8 +63,9 @@ struct ConfigValues: Sendable, Decodable, Equatable {
         name: String? = nil, dataDirectory: String? = nil, http: String? = nil, cluster: String? = nil,
         seeds: [String]? = nil, partitions: Int? = nil, replicas: Int? = nil, memory: Bool? = nil,
         sync: String? = nil, timeoutMilliseconds: Int? = nil, readRepairChance: Double? = nil,
-        join: String? = nil, transferConcurrency: Int? = nil, transferBatchBytes: Int? = nil
+        join: String? = nil, transferConcurrency: Int? = nil, transferBatchBytes: Int? = nil, resp: String? = nil
     ) {
+        self.resp = resp
         self.transferBatchBytes = transferBatchBytes
         self.join = join
         self.transferConcurrency = transferConcurrency
@@ -95,7 +98,8 @@ struct ConfigValues: Sendable, Decodable, Equatable {
             readRepairChance: readRepairChance ?? other.readRepairChance,
             join: join ?? other.join,
             transferConcurrency: transferConcurrency ?? other.transferConcurrency,
-            transferBatchBytes: transferBatchBytes ?? other.transferBatchBytes
+            transferBatchBytes: transferBatchBytes ?? other.transferBatchBytes,
+            resp: resp ?? other.resp
         )
         .withFrontDoor(of: self, over: other)
     }

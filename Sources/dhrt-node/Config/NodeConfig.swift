@@ -13,6 +13,8 @@ struct NodeConfig: Sendable {
     var dataDirectory: String
     var http: HostPort
     var cluster: HostPort
+    /// The Redis protocol front door (`--resp`); nil serves none.
+    var resp: HostPort? = nil
     var seeds: [HostPort]
     /// Q: the same on every node of a cluster.
     var partitions: Int
@@ -96,6 +98,7 @@ extension NodeConfig {
             throw ConfigError("--read-repair-chance \(readRepairChance) must be between 0 and 1")
         }
         let join = try parseAddress(merged.join, option: "join")
+        let resp = try parseAddress(merged.resp, option: "resp")
         let transferConcurrency = merged.transferConcurrency ?? 8
         guard (1...64).contains(transferConcurrency) else {
             throw ConfigError("--transfer-concurrency \(transferConcurrency) must be between 1 and 64")
@@ -111,6 +114,7 @@ extension NodeConfig {
             dataDirectory: merged.dataDirectory ?? "./data/\(name)",
             http: http,
             cluster: cluster,
+            resp: resp,
             seeds: seeds,
             partitions: partitions,
             replicas: replicas,

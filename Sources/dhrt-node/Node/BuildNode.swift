@@ -54,7 +54,8 @@ func runNode(_ config: NodeConfig) async throws {
     logger.info(
         "starting",
         metadata: [
-            "http": "\(config.http)", "cluster": "\(config.cluster)", "seeds": "\(config.seeds)",
+            "http": "\(config.http)", "resp": "\(config.resp.map(\.description) ?? "-")",
+            "cluster": "\(config.cluster)", "seeds": "\(config.seeds)",
             "data": "\(config.memory ? "memory" : config.dataDirectory)", "sync": "\(config.sync.rawValue)",
             "partitions": "\(config.partitions)", "n": "\(config.replicas)",
         ])
@@ -71,7 +72,7 @@ func runNode(_ config: NodeConfig) async throws {
                 .init(service: MetadataService(control: node.control)),
                 .init(service: node.transfers),
                 .init(service: http),
-            ],
+            ] + (config.resp.map { [.init(service: RESPServer(node: node, address: $0))] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     try await group.run()

@@ -89,7 +89,7 @@ struct KVService: Sendable {
         }
         // Forwarding is the rare path (a client talking to a node outside the key's preference list).
         let promise = node.executors.currentOrAnyLoop.makePromise(of: WriteOutcome.self)
-        promise.completeWithTask { try await forward(request, to: replicas) }
+        promise.completeWithTask { try await forward(superseding(request), to: replicas) }
         return promise.futureResult
     }
 
@@ -127,6 +127,8 @@ struct KVService: Sendable {
         // A delete without a context supersedes everything the coordinator has seen: a plain DELETE removes
         // the key rather than adding a tombstone sibling next to the values.
         let blindDelete = request.content == nil && context == nil
+        let overwrite = request.supersedesStored && context == nil ? request.content : nil
+        let superseding = blindDelete || overwrite != nil
         let actor = node.config.name
         let change: WriteRun.Change
         if let first = retried {
@@ -138,7 +140,7 @@ struct KVService: Sendable {
         } else {
             change = { @Sendable stored in
                 try ReplicaStore.coordinate(
-                    stored: stored, write: blindDelete ? .delete(context: stored.context) : write,
+                    stored: stored, write: superseding ? Self.clientWrite(overwrite, context: stored.context) : write,
                     preconditions: preconditions, actor: actor,
                     timestamp: UInt64(Date().timeIntervalSince1970 * 1_000_000_000))
             }
@@ -194,6 +196,18 @@ struct KVService: Sendable {
                 throw APIError(.internalServerError, "storage", "\(error)")
             }
         }
+    }
+
+    /// A forwarded overwrite carries the context of a quorum read, so that its coordinator replaces what was read
+    /// (the inter-node message has no overwrite flag).
+    private func superseding(_ request: WriteRequest) async throws(APIError) -> WriteRequest {
+        guard request.supersedesStored, request.content != nil, request.context == nil,
+            request.ifMatch == nil || request.ifMatch == "*"
+        else { return request }
+        var request = request
+        let read = try await self.read(ReadRequest(collection: request.collection, key: request.key))
+        if !read.context.isEmpty { request.context = read.context }
+        return request
     }
 
     /// Sloppy quorum for a write: the key's fallbacks (not members that receive it anyway during a transfer),

@@ -49,6 +49,9 @@ struct WriteRequest: Sendable {
     var overriddenConsistency: String? = nil
     /// `X-Dhrt-PW` as sent: primaries (not fallbacks) that must store the write; nil for none.
     var primaryQuorum: String? = nil
+    /// Without a context, replace what the coordinator holds (Redis `SET`) rather than add a sibling to it, as a
+    /// blind delete does.
+    var supersedesStored = false
 }
 
 /// What a quorum write achieved.
