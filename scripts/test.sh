@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 need=()
 pkg-config --exists libxxhash 2>/dev/null || need+=(libxxhash-dev pkg-config)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# The RESP cluster test also drives redis-cli when it is there: installed when we can, skipped otherwise.
+if ! command -v redis-cli >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then need+=(redis-tools); fi
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "missing packages: ${need[*]} (run as root or install them)" >&2
