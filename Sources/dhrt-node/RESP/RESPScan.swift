@@ -74,10 +74,11 @@ extension RESPCommands {
         }
         guard index == arguments.count else { return .now(.syntax) }
         let (kv, shared, collection, filter, strings) = (node.kv, self.shared, session.collection, pattern, onlyStrings)
+        let (start, limit) = (after, count)
         let promise = loop.makePromise(of: RESPValue.self)
         promise.completeWithTask {
             do throws(APIError) {
-                let page = try await kv.listKeys(collection: collection, after: after, limit: count)
+                let page = try await kv.listKeys(collection: collection, after: start, limit: limit)
                 let next = page.next.map { shared.cursor(after: $0) } ?? 0
                 // Every dhrt value is a string: TYPE of anything else finds nothing.
                 let keys = strings ? page.keys.filter { key in filter.map { Glob(key).matches($0) } ?? true } : []
