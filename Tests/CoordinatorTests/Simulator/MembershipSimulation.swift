@@ -65,6 +65,8 @@ final class MembershipSimulation {
     let dropRate: Double
     /// Side of each node while the network is split; nil when whole.
     var sides: [String: Int]? = nil
+    /// While split: whether only messages from side 0 to side 1 are lost (a one-way link), not both ways.
+    var oneWay = false
     var wanted: [Wanted] = []
     /// When the pending plan gets aborted (once), if one is pending then.
     var abortAt: UInt64
@@ -122,8 +124,8 @@ final class MembershipSimulation {
     }
 
     func canTalk(_ a: String, _ b: String) -> Bool {
-        guard let sides else { return true }
-        return sides[a] == sides[b]
+        guard let sides, sides[a] != sides[b] else { return true }
+        return oneWay && sides[a] == 1
     }
 
     /// Delivers `body` at `to` after a random delay, unless the message is dropped, the two are on different
@@ -170,7 +172,8 @@ final class MembershipSimulation {
         }
     }
 
-    /// Now and then the network splits in two (one or two nodes against the rest) for 2-5 s.
+    /// Now and then the network splits in two (one or two nodes against the rest) for 2-5 s, both ways or one
+    /// way (the small side's messages are lost, the others' still reach it).
     func partitionLoop() {
         at(now + UInt64.random(in: 5_000...12_000, using: &random) * Self.ms) { [self] in
             guard faultsEnabled else {
@@ -180,6 +183,7 @@ final class MembershipSimulation {
             let names = nodes.keys.sorted().shuffled(using: &random)
             let cut = Int.random(in: 1...2, using: &random)
             sides = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0 < cut ? 0 : 1) })
+            oneWay = Bool.random(using: &random)
             at(now + UInt64.random(in: 2_000...5_000, using: &random) * Self.ms) { [self] in sides = nil }
             partitionLoop()
         }
