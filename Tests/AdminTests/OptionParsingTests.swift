@@ -77,8 +77,11 @@ import Testing
         #expect(throws: (any Error).self) { try KVSet.parse(["a", "b", "c", "d"]) }
     }
 
-    @Test(arguments: [["-n", "0"], ["-n", "40"], ["--base-http", "80"], ["--sync", "sometimes"],
-        ["--base-http", "9000", "--base-cluster", "9001"], ["--partitions", "100"]])
+    @Test(arguments: [
+        ["-n", "0"], ["-n", "40"], ["--base-http", "80"], ["--sync", "sometimes"],
+        ["--base-http", "9000", "--base-cluster", "9001"], ["--partitions", "100"],
+        ["--base-resp", "8702"], ["--base-resp", "80"],
+    ])
     func clusterStart_badOptions_fail(arguments: [String]) {
         #expect(throws: (any Error).self) { try ClusterStart.parse(arguments) }
     }
@@ -88,6 +91,10 @@ import Testing
             nodes: 3, baseHTTP: 8701, baseCluster: 9701, memory: true, sync: nil, partitions: nil, replicas: nil,
             binary: "/bin/true")
         #expect(layout.url(3) == "http://127.0.0.1:8703")
+        #expect(layout.respAddress(1) == nil)
+        var resp = layout
+        resp.baseRESP = 6701
+        #expect(resp.respAddress(3) == "127.0.0.1:6703")
         #expect(layout.clusterAddress(2) == "127.0.0.1:9702")
         #expect(layout.name(1) == "n1")
     }

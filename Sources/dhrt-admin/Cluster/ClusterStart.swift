@@ -19,6 +19,9 @@ struct ClusterStart: AsyncParsableCommand {
     @Option(help: "Inter-node port of node 1; node i listens on base + i - 1.")
     var baseCluster: Int = 9701
 
+    @Option(help: "Redis protocol port of node 1 (node i on base + i - 1); without it no node serves RESP.")
+    var baseRESP: Int?
+
     @Flag(help: "Keep data in memory only (nothing written under --dir/data).")
     var memory = false
 
@@ -42,7 +45,10 @@ struct ClusterStart: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...32).contains(n) else { throw ValidationError("-n must be 1-32, got \(n).") }
-        for (flag, base) in [("--base-http", baseHTTP), ("--base-cluster", baseCluster)] {
+        let bases =
+            [("--base-http", baseHTTP), ("--base-cluster", baseCluster)]
+            + (baseRESP.map { [("--base-resp", $0)] } ?? [])
+        for (flag, base) in bases {
             guard (1024...(65535 - n)).contains(base) else {
                 throw ValidationError("\(flag) must leave room for \(n) ports in 1024-65535, got \(base).")
             }
@@ -51,6 +57,12 @@ struct ClusterStart: AsyncParsableCommand {
         let clusterPorts = baseCluster..<(baseCluster + n)
         guard !httpPorts.overlaps(clusterPorts) else {
             throw ValidationError("the HTTP ports \(httpPorts) overlap the cluster ports \(clusterPorts).")
+        }
+        if let baseRESP {
+            let respPorts = baseRESP..<(baseRESP + n)
+            guard !respPorts.overlaps(httpPorts), !respPorts.overlaps(clusterPorts) else {
+                throw ValidationError("the RESP ports \(respPorts) overlap the HTTP or cluster ports.")
+            }
         }
         if let sync, !["group", "always", "none"].contains(sync) {
             throw ValidationError("--sync must be group, always or none, got '\(sync)'.")
@@ -75,10 +87,12 @@ struct ClusterStart: AsyncParsableCommand {
         }
         let layout = ClusterLayout(
             nodes: n, baseHTTP: baseHTTP, baseCluster: baseCluster, memory: memory, sync: sync,
-            partitions: partitions, replicas: replicas, binary: binary, secure: secure ? true : nil)
+            partitions: partitions, replicas: replicas, binary: binary, secure: secure ? true : nil, baseRESP: baseRESP)
         for index in layout.indices {
-            for port in [baseHTTP + index - 1, baseCluster + index - 1] where !ProcessControl.isPortFree(port) {
-                throw AdminError.failed("port \(port) on 127.0.0.1 is in use; choose --base-http/--base-cluster")
+            let ports = [baseHTTP + index - 1, baseCluster + index - 1] + (baseRESP.map { [$0 + index - 1] } ?? [])
+            for port in ports where !ProcessControl.isPortFree(port) {
+                throw AdminError.failed(
+                    "port \(port) on 127.0.0.1 is in use; choose --base-http/--base-cluster/--base-resp")
             }
         }
         try cluster.saveLayout(layout)
@@ -90,7 +104,8 @@ struct ClusterStart: AsyncParsableCommand {
         }
         for index in layout.indices {
             let pid = try cluster.startNode(index, layout: layout)
-            print("started \(layout.name(index)) pid \(pid) \(layout.url(index))")
+            let resp = layout.respAddress(index).map { " resp \($0)" } ?? ""
+            print("started \(layout.name(index)) pid \(pid) \(layout.url(index))\(resp)")
         }
         try await ClusterStart.waitReady(cluster, layout: layout, indices: Array(layout.indices), seconds: timeout)
         print("cluster of \(n) ready in \(cluster.directory)")

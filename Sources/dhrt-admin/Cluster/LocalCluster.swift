@@ -12,11 +12,14 @@ struct ClusterLayout: Codable, Equatable {
     var binary: String
     /// Whether the nodes run with the tokens and cluster secret of `secrets.toml` (`cluster start --secure`).
     var secure: Bool? = nil
+    /// Redis protocol port of node 1; nil: no RESP front door.
+    var baseRESP: Int? = nil
 
     func name(_ index: Int) -> String { "n\(index)" }
     func httpAddress(_ index: Int) -> String { "127.0.0.1:\(baseHTTP + index - 1)" }
     func clusterAddress(_ index: Int) -> String { "127.0.0.1:\(baseCluster + index - 1)" }
     func url(_ index: Int) -> String { "http://" + httpAddress(index) }
+    func respAddress(_ index: Int) -> String? { baseRESP.map { "127.0.0.1:\($0 + index - 1)" } }
     var indices: ClosedRange<Int> { 1...nodes }
 }
 
@@ -97,6 +100,7 @@ struct LocalCluster {
         for other in layout.indices where other != index { arguments += ["--seed", layout.clusterAddress(other)] }
         if layout.memory { arguments.append("--memory") }
         if let sync = layout.sync { arguments += ["--sync", sync] }
+        if let resp = layout.respAddress(index) { arguments += ["--resp", resp] }
         if let partitions = layout.partitions { arguments += ["--partitions", "\(partitions)"] }
         if let replicas = layout.replicas { arguments += ["--n", "\(replicas)"] }
         if layout.secure == true { arguments += ["--config", secretsPath] }
