@@ -6,7 +6,8 @@
 /// where `str` is `u8 length | UTF-8 bytes`; a change of the pending plan is `u8 kind (0 join, 1 leave,
 /// 2 force-remove, 3 replace) | u16 member [u16 new member, for a replace] | u64 epoch the plan was committed at`.
 /// Versions 2 (no changes section: the plan's changes are then read from member states, see `planChanges`)
-/// and 3 (no plan epoch) are still decoded.
+/// and 3 (no plan epoch) are still decoded. A ring with nothing pending is written in version 2, which has
+/// nothing it lacks, so that nodes of the version before can still read the settled rings of this one.
 extension Ring {
     /// The current encoding version.
     public static let encodingVersion: UInt8 = 4
@@ -16,7 +17,8 @@ extension Ring {
     public func encoded() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(32 + members.count * 48 + partitionCount * 2 + pending.count * 6)
-        out.append(Self.encodingVersion)
+        let version = pending.isEmpty ? 2 : Self.encodingVersion
+        out.append(version)
         out.appendLittleEndian(epoch)
         out.appendLittleEndian(clusterID)
         out.appendLittleEndian(UInt16(partitionCount))
@@ -43,13 +45,15 @@ extension Ring {
         }
         out.appendLittleEndian(UInt16(transferred.count))
         for name in transferred { out.appendLittleEndian(UInt16(index(of: name) ?? 0)) }
-        out.appendLittleEndian(UInt16(steps.count))
-        for step in steps {
-            out.append(step.kind.rawValue)
-            out.appendLittleEndian(UInt16(index(of: step.name) ?? 0))
-            if step.kind == .replace { out.appendLittleEndian(UInt16(step.new.flatMap(index(of:)) ?? 0)) }
+        if version >= 3 {
+            out.appendLittleEndian(UInt16(steps.count))
+            for step in steps {
+                out.append(step.kind.rawValue)
+                out.appendLittleEndian(UInt16(index(of: step.name) ?? 0))
+                if step.kind == .replace { out.appendLittleEndian(UInt16(step.new.flatMap(index(of:)) ?? 0)) }
+            }
+            out.appendLittleEndian(plannedAt)
         }
-        out.appendLittleEndian(plannedAt)
         out.appendLittleEndian(out.withUnsafeBytes { KeyHash.xxh3($0) })
         return out
     }

@@ -183,4 +183,14 @@ import Testing
         let marked = try #require(again.markingTransferred("n9"))
         #expect(marked.planID == again.planID, "the plan keeps its id while it runs")
     }
+
+    /// A settled ring is written in version 2, which the version before reads; a pending plan needs version 4.
+    @Test func aSettledRing_isWrittenInVersion2_aPlannedOneInTheCurrentVersion() throws {
+        let ring = try formed(3)
+        #expect(ring.encoded().first == 2)
+        #expect(try Ring.decode(ring.encoded()) == ring)
+        let planned = try ring.planning([.join(Member(name: "n9", clusterAddress: "n9:1"))])
+        #expect(planned.encoded().first == Ring.encodingVersion)
+        #expect(try Ring.decode(planned.encoded()) == planned)
+    }
 }
