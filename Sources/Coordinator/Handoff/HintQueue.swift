@@ -309,3 +309,13 @@ public struct HintQueue: Sendable {
         return actions
     }
 }
+
+extension HintQueue {
+    /// Where a hint for `owner` is replayed: to the owner while it still replicates the key, a pending plan's
+    /// receivers included (one that was down when the write was made gets it); else, the key having moved, to
+    /// every current replica and receiver.
+    public static func replayTargets(owner: String, replicas: [String], incoming: [String]) -> [String] {
+        if replicas.contains(owner) || incoming.contains(owner) { return [owner] }
+        return replicas + incoming.filter { !replicas.contains($0) }
+    }
+}

@@ -67,12 +67,9 @@ struct HintReplayService: Service {
             return
         }
         let snapshot = node.cluster.snapshot
-        // A pending plan's receivers count as replicas: a hint for one (down when the write was made) reaches it,
-        // and a hint whose owner lost the key goes to the receivers as well as the current replicas.
-        let replicas =
-            snapshot.replicas(collection: hint.collection, key: hint.key)
-            + snapshot.incoming(collection: hint.collection, key: hint.key)
-        let targets = replicas.contains(hint.owner) ? [hint.owner] : Array(Set(replicas)).sorted()
+        let targets = HintQueue.replayTargets(
+            owner: hint.owner, replicas: snapshot.replicas(collection: hint.collection, key: hint.key),
+            incoming: snapshot.incoming(collection: hint.collection, key: hint.key))
         let payload = ReplicaPut(collection: hint.collection, key: hint.key, object: bytes).encoded()
         let remaining = Mutex((count: targets.count, ok: true))
         let done: @Sendable (Bool) -> Void = { ok in

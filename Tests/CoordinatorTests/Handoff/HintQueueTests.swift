@@ -132,6 +132,16 @@ import Testing
         #expect(queue.onTick(now: 20 * Self.second, up: []) == [.drop(hint("k1"), reason: .expired)])
     }
 
+    /// A hint for a plan's receiver that was down goes to it; one whose owner lost the key goes to every current
+    /// replica and receiver.
+    @Test func replayTargets_includeThePlansReceivers() {
+        #expect(HintQueue.replayTargets(owner: "n2", replicas: ["n1", "n2", "n3"], incoming: []) == ["n2"])
+        #expect(HintQueue.replayTargets(owner: "n5", replicas: ["n1", "n2", "n3"], incoming: ["n5"]) == ["n5"])
+        #expect(
+            HintQueue.replayTargets(owner: "n4", replicas: ["n1", "n2", "n3"], incoming: ["n5"])
+                == ["n1", "n2", "n3", "n5"])
+    }
+
     @Test func statsReportCountBytesAndOldestAgePerOwner() {
         var queue = HintQueue()
         queue.onStored(hint("a", owner: "n2"), bytes: 10, createdAt: 5)
