@@ -254,7 +254,7 @@ public struct QuorumWrite: Sendable {
         isFilled(owner) || isPending(owner) || standIns.contains { $0.owner == owner && isPending($0.fallback) }
     }
 
-    private func isPrimary(_ name: String) -> Bool { incoming.isEmpty || !incoming.contains(name) }
+    private func isPrimary(_ name: String) -> Bool { !incoming.contains(name) }
 
     private func isFilled(_ owner: String) -> Bool {
         acked.contains(owner) || standIns.contains { $0.owner == owner && acked.contains($0.fallback) }
@@ -277,9 +277,8 @@ public struct QuorumWrite: Sendable {
 
     private mutating func decide() -> [Action] {
         guard !hasReplied, let object else { return [] }
-        let planned = !incoming.isEmpty || !leaving.isEmpty
-        let current = places { !planned || !incoming.contains($0) }
-        let next = planned ? places { !leaving.contains($0) } : current
+        let current = places(isPrimary)
+        let next = incoming.isEmpty && leaving.isEmpty ? current : places { !leaving.contains($0) }
         let primaries = replicas.count { isPrimary($0) && acked.contains($0) }
         if current.filled >= w, next.filled >= w, primaries >= pw {
             hasReplied = true

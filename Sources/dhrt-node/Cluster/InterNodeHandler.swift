@@ -171,12 +171,13 @@ struct InterNodeHandler: Sendable {
     private func fence(collection: String, key: [UInt8], epoch: UInt64?, writing: Bool) throws(ErrorReply) {
         guard let epoch else { return }
         let snapshot = node.cluster.snapshot
+        // Most requests carry this ring's epoch: they skip hashing the key for the lists.
         guard snapshot.isFormed, snapshot.ring.epoch > epoch else { return }
-        let partition = snapshot.ring.partition(collection: collection, key: key)
-        let me = node.config.name
-        let incoming = snapshot.incomingNames.isEmpty ? [] : snapshot.incomingNames[partition]
-        let holds = snapshot.replicaNames[partition].contains(me) || incoming.contains(me)
-        guard !holds || (writing && !incoming.isEmpty) else { return }
+        let refused = EpochFence.refuses(
+            requestEpoch: epoch, localEpoch: snapshot.ring.epoch, me: node.config.name,
+            replicas: snapshot.replicas(collection: collection, key: key),
+            incoming: snapshot.incoming(collection: collection, key: key), writing: writing)
+        guard refused else { return }
         node.metrics.recordFencedRequest()
         throw ErrorReply(code: "ring_moved", detail: "\(snapshot.ring.epoch)")
     }

@@ -139,8 +139,7 @@ extension MembershipSimulation {
         }
     }
 
-    /// A replica write, fenced as `InterNodeHandler` fences it: a replica on a newer ring refuses a write for a
-    /// partition it does not hold, or one that is moving (the older coordinator may not know its receivers).
+    /// A replica write, fenced by `EpochFence` as on a node.
     func storeFenced(key: Int, id: Int, epoch: UInt64, at replica: SimNode) -> Bool {
         if let ring = replica.ring, ring.epoch > epoch {
             let partition = partitionOf(key)
@@ -148,7 +147,10 @@ extension MembershipSimulation {
             let incoming =
                 ring.pending.isEmpty
                 ? [] : ring.future.preferenceList(partition: partition).map(\.name).filter { !current.contains($0) }
-            if !(current + incoming).contains(replica.name) || !incoming.isEmpty {
+            if EpochFence.refuses(
+                requestEpoch: epoch, localEpoch: ring.epoch, me: replica.name, replicas: current, incoming: incoming,
+                writing: true)
+            {
                 fenced += 1
                 return false
             }
