@@ -13,12 +13,8 @@ import Testing
         defer { cluster.stop() }
         let (n1, n2, n3) = (cluster[0], cluster[1], cluster[2])
         try await Load.write(3_000, prefix: "d", to: cluster.nodes, value: String(repeating: "x", count: 200))
-        let ports = try LocalPorts.free(2)
-        let joiner = try NodeProcess(
-            name: "n4", httpPort: ports[0], clusterPort: ports[1], seeds: [], directory: cluster.directory,
-            extra: ["--join", n1.clusterAddress] + Self.slow)
+        let joiner = try await Self.joinSlowly(cluster, through: n1)
         defer { joiner.kill() }
-        _ = try await Transfers.waitForProgress(on: joiner, share: 0.1, timeout: .seconds(60))
         // The joiner dies with its data, and one more replica stops.
         joiner.kill()
         try? FileManager.default.removeItem(atPath: "\(cluster.directory)/n4")
@@ -58,12 +54,8 @@ import Testing
         let n1 = cluster[0]
         try await Load.write(2_000, prefix: "a", to: cluster.nodes, value: String(repeating: "y", count: 200))
         let original = try await RingDoc.fetch(n1)
-        let ports = try LocalPorts.free(2)
-        let joiner = try NodeProcess(
-            name: "n4", httpPort: ports[0], clusterPort: ports[1], seeds: [], directory: cluster.directory,
-            extra: ["--join", n1.clusterAddress] + Self.slow)
+        let joiner = try await Self.joinSlowly(cluster, through: n1)
         defer { joiner.kill() }
-        _ = try await Transfers.waitForProgress(on: joiner, share: 0.1, timeout: .seconds(60))
         let aborted = try await HTTP.send(.POST, "\(cluster[1].httpURL)/v1/cluster/abort")
         #expect(aborted.status == 200, "\(aborted.text)")
         let settled = try await RingDoc.waitUntilSettled(
@@ -74,6 +66,21 @@ import Testing
         let again = try await HTTP.send(.POST, "\(n1.httpURL)/v1/cluster/abort")
         #expect(again.status == 409, "\(again.text)")
         try await Load.verify(2_000, prefix: "a", on: cluster.nodes, value: String(repeating: "y", count: 200))
+    }
+
+    /// Starts n4 joining through `seed` with slow copies, and returns once it copied a tenth of its partitions.
+    static func joinSlowly(_ cluster: LocalCluster, through seed: NodeProcess) async throws -> NodeProcess {
+        let ports = try LocalPorts.free(2)
+        let joiner = try NodeProcess(
+            name: "n4", httpPort: ports[0], clusterPort: ports[1], seeds: [], directory: cluster.directory,
+            extra: ["--join", seed.clusterAddress] + slow)
+        do {
+            _ = try await Transfers.waitForProgress(on: joiner, share: 0.1, timeout: .seconds(60))
+        } catch {
+            joiner.kill()
+            throw error
+        }
+        return joiner
     }
 
     static func verifyWrites(_ count: Int, on nodes: [NodeProcess]) async throws {
