@@ -28,7 +28,7 @@ struct KVService: Sendable {
             node: node, snapshot: snapshot, collection: request.collection, key: request.key, replicas: names,
             r: need)
         return run.start().flatMap { outcome in
-            if case .failure = outcome, retryOnMove, let mover = run.moved.withLock({ $0 }) {
+            if case .failure = outcome, retryOnMove, let mover = run.ringMovedBy {
                 return retryRead(request, after: mover)
             }
             return node.executors.currentOrAnyLoop.makeCompletedFuture { () throws(APIError) in

@@ -5,28 +5,20 @@ import Synchronization
 import Wire
 
 /// Carries out one `QuorumRead` over real IO without a task per replica: the local replica is read in place,
-/// peers through `WireClient.submit`, and every answer, timer and repair is a callback into the machine.
+/// peers through `WireClient.submit`, and every answer, timer and repair is a callback into the machine, which
+/// `ReadCoordination` drives as in the simulators; this is its IO.
 final class ReadRun: Sendable {
-    private let node: Node
-    private let snapshot: RingSnapshot
-    private let collection: String
-    private let key: [UInt8]
-    private let loop: any EventLoop
-    private let deadline: NIODeadline
-    private let result: EventLoopPromise<QuorumRead.Outcome>
-    private let cell: MachineCell<QuorumRead>
-    /// A replica that refused because its ring moved the key (`ring_moved`), if one did.
-    let moved = Mutex<String?>(nil)
+    private let io: NodeReadIO
+    private let coordination: ReadCoordination<NodeReadIO>
+    private let background: BackgroundTasks
 
     /// Prepares a read of `collection`/`key` needing `r` answers from `replicas` (preference order).
     init(node: Node, snapshot: RingSnapshot, collection: String, key: [UInt8], replicas: [String], r: Int) {
-        self.node = node
-        self.snapshot = snapshot
-        self.collection = collection
-        self.key = key
-        loop = node.executors.currentOrAnyLoop
-        deadline = .now() + TimeAmount(node.config.requestTimeout)
-        result = loop.makePromise(of: QuorumRead.Outcome.self)
+        let loop = node.executors.currentOrAnyLoop
+        let deadline = NIODeadline.now() + TimeAmount(node.config.requestTimeout)
+        io = NodeReadIO(
+            node: node, snapshot: snapshot, collection: collection, key: key, loop: loop,
+            callDeadline: deadline + ReplicaCall.grace)
         let ordered = node.latency.order(replicas, local: node.config.name)
         // A sampled share of reads asks every replica, so that keys read often are repaired everywhere. The
         // sample hashes the request id: the system generator costs a getrandom syscall per call.
@@ -37,7 +29,9 @@ final class ReadRun: Sendable {
             requestID: id, replicas: ordered, r: r, deadline: deadline.uptimeNanoseconds,
             fanout: askAll ? ordered.count : r,
             speculationDelay: node.latency.speculationDelay(for: peers))
-        cell = MachineCell(machine, background: node.background)
+        background = node.background
+        let background = node.background
+        coordination = ReadCoordination(machine, io: io, onFinish: { background.end() })
     }
 
     /// A uniform value in [0, 1) from a request id (SplitMix64's finaliser).
@@ -51,45 +45,45 @@ final class ReadRun: Sendable {
 
     /// Runs the read; the future completes with the client's answer (late replies and repair go on after).
     func start() -> EventLoopFuture<QuorumRead.Outcome> {
-        guard cell.begin() else {
+        let result = io.loop.makePromise(of: QuorumRead.Outcome.self)
+        guard background.begin() else {
             result.succeed(.failure(.notEnoughReplicas(required: 1, replicas: 0, answered: [], failed: [:])))
             return result.futureResult
         }
-        apply { $0.start() }
+        coordination.start { result.succeed($0) }
         return result.futureResult
     }
 
-    private func apply(_ event: (inout QuorumRead) -> [QuorumRead.Action]) {
-        cell.apply(event, perform: perform)
+    /// A replica that refused because its ring moved the key (`ring_moved`), if one did.
+    var ringMovedBy: String? { coordination.ringMovedBy }
+}
+
+/// A read's IO on this node: its storage engine, its peers' wire clients, its event loop's timers.
+final class NodeReadIO: ReadIO {
+    private let node: Node
+    private let snapshot: RingSnapshot
+    private let collection: String
+    private let key: [UInt8]
+    let loop: any EventLoop
+    private let callDeadline: NIODeadline
+
+    init(
+        node: Node, snapshot: RingSnapshot, collection: String, key: [UInt8], loop: any EventLoop,
+        callDeadline: NIODeadline
+    ) {
+        self.node = node
+        self.snapshot = snapshot
+        self.collection = collection
+        self.key = key
+        self.loop = loop
+        self.callDeadline = callDeadline
     }
 
-    private func perform(_ actions: [QuorumRead.Action]) {
-        for action in actions {
-            switch action {
-            case .fetch(let names):
-                // Peers first, so that the network works while the local replica is read.
-                for name in names where name != node.config.name { fetchRemote(name) }
-                if names.contains(node.config.name) {
-                    let reply = fetchLocal()
-                    apply { $0.onReply(from: node.config.name, reply) }
-                }
-            case .scheduleTimeout(let at):
-                cell.armTimeout(on: loop, at: at) { self.apply { $0.onTimeout(now: at) } }
-            case .scheduleSpeculation(let after):
-                guard !cell.peek({ $0.isFinished || $0.hasReplied }) else { continue }
-                loop.scheduleTask(in: .nanoseconds(Int64(clamping: after))) { self.apply { $0.onSpeculation() } }
-            case .reply(let outcome):
-                result.succeed(outcome)
-            case .repair(let names, let object):
-                // A pending plan's receivers may have missed the same write: they get the merged object too.
-                let incoming = snapshot.incoming(collection: collection, key: key).filter { !names.contains($0) }
-                Repair.send(
-                    object, to: names + incoming, collection: collection, key: key, node: node, snapshot: snapshot)
-            }
-        }
-    }
+    var localName: String { node.config.name }
 
-    private func fetchLocal() -> QuorumRead.Reply {
+    var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    func readLocally() -> QuorumRead.Reply {
         do {
             let object = try node.replica.getNow(collection: collection, key: key)
             return object.isEmpty ? .notFound : .object(object)
@@ -98,34 +92,41 @@ final class ReadRun: Sendable {
         }
     }
 
-    private func fetchRemote(_ name: String) {
+    func fetch(
+        from name: String, done: @escaping @Sendable (Result<QuorumRead.Reply, ReplicaCallFailure>) -> Void
+    ) {
         guard let client = snapshot.clients[name] else {
-            apply { $0.onReply(from: name, .failure("unknown member \(name)")) }
-            return
+            return done(.failure(ReplicaCallFailure("unknown member \(name)")))
         }
         let sent = DispatchTime.now().uptimeNanoseconds
         let node = self.node
         let request = ReplicaGet(collection: collection, key: key, epoch: snapshot.ring.epoch).encoded()
-        let callDeadline = deadline + ReplicaCall.grace
         client.submit(type: ReplicaGet.type.rawValue, payload: request, deadline: callDeadline).whenComplete {
             result in
-            let reply: QuorumRead.Reply
             switch Peers.decode(result, as: ReplicaGetReply.self) {
             case .success(let answer):
                 node.latency.record(name, nanoseconds: DispatchTime.now().uptimeNanoseconds &- sent)
                 do {
                     let object = try answer.object.map { try VersionedObject.decode($0) } ?? VersionedObject()
-                    reply = object.isEmpty ? .notFound : .object(object)
+                    done(.success(object.isEmpty ? .notFound : .object(object)))
                 } catch {
-                    reply = .failure("malformed object: \(error)")
+                    done(.success(.failure("malformed object: \(error)")))
                 }
             case .failure(let error):
                 node.metrics.recordReplicaFailure()
-                if error.isRingMoved { self.moved.withLock { $0 = name } }
-                reply = .failure(error.description)
+                done(.failure(ReplicaCallFailure(error.description, ringMoved: error.isRingMoved)))
             }
-            self.apply { $0.onReply(from: name, reply) }
         }
+    }
+
+    func repair(_ object: VersionedObject, to replicas: [String]) {
+        Repair.send(object, to: replicas, collection: collection, key: key, node: node, snapshot: snapshot)
+    }
+
+    func planReceivers() -> [String] { snapshot.incoming(collection: collection, key: key) }
+
+    func schedule(at instant: UInt64, _ body: @escaping @Sendable () -> Void) -> any RunTimer {
+        LoopTimer(loop.scheduleTask(deadline: .uptimeNanoseconds(instant), body))
     }
 }
 

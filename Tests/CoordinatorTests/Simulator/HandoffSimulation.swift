@@ -1,39 +1,20 @@
-@testable import Coordinator
 import TestSupport
 
-/// Five simulated nodes (N=3, W=2) running the real `QuorumWrite` with fallbacks and a `HintQueue` each, over a
-/// network with seeded delays. One node is down for a seeded stretch: messages to it are refused while the
-/// senders know, lost while in flight; the others' detectors notice after a delay. Clients write blindly.
-/// Nothing ever reads, so only hinted handoff can bring the node the writes it missed.
-struct HandoffSimulation {
-    enum Message {
-        case replicate(id: UInt64, key: String, object: VersionedObject)
-        case hint(id: UInt64, owner: String, key: String, object: VersionedObject)
-        case ack(id: UInt64)
-        case refused(id: UInt64)
-        case replay(hint: HintKey, generation: UInt64, object: VersionedObject)
-        case replayAck(hint: HintKey, generation: UInt64, object: VersionedObject)
-    }
+@testable import Coordinator
 
-    enum Event {
-        case deliver(from: String, to: String, Message)
-        case timeout(node: String, id: UInt64, handoff: Bool)
-        case replayTimeout(node: String, hint: HintKey, generation: UInt64)
-        case write(Int)
-        case tick
-    }
-
-    struct Node {
+/// Five simulated nodes (N=3, W=2) whose writes run through the node's own `WriteCoordination` with fallbacks,
+/// and a `HintQueue` each, over a network with seeded delays. One node is down for a seeded stretch: messages
+/// to it are refused while the senders know, lost while in flight; the others' detectors notice after a delay.
+/// Clients write blindly. Nothing ever reads, so only hinted handoff can bring the node the writes it missed.
+final class HandoffSimulation: @unchecked Sendable {
+    final class Node: @unchecked Sendable {
         var store: [String: VersionedObject] = [:]
         var hints: [HintKey: VersionedObject] = [:]
         var queue = HintQueue(limits: .init(maxInFlight: 4, rate: 1_000_000_000, retryDelay: 50))
-        var writes: [UInt64: (key: String, machine: QuorumWrite)] = [:]
     }
 
     var random: SeededGenerator
-    var events: [(time: UInt64, seq: UInt64, event: Event)] = []
-    var seq: UInt64 = 0
-    var now: UInt64 = 0
+    var agenda = Agenda()
     let names = ["n1", "n2", "n3", "n4", "n5"]
     let keys = (0..<10).map { "k\($0)" }
     let victim: String
@@ -43,7 +24,6 @@ struct HandoffSimulation {
     let end: UInt64
     var nodes: [String: Node] = [:]
     var nextID: UInt64 = 0
-    var counter: UInt64 = 0
     /// Acknowledged writes: key and the dot the write created.
     var acked: [(key: String, dot: Dot)] = []
     var replies = 0
@@ -58,9 +38,9 @@ struct HandoffSimulation {
         end = downUntil + 3_000
         for name in names { nodes[name] = Node() }
         for index in 0..<writes {
-            schedule(.write(index), at: UInt64.random(in: 0...(downUntil + 200), using: &random))
+            agenda.schedule(at: UInt64.random(in: 0...(downUntil + 200), using: &random)) { self.write(index) }
         }
-        schedule(.tick, at: 10)
+        agenda.schedule(at: 10) { self.tick() }
     }
 
     func replicas(_ key: String) -> [String] {
@@ -80,152 +60,138 @@ struct HandoffSimulation {
         time >= downFrom + detectDelay && time < downUntil + detectDelay ? [victim] : []
     }
 
-    mutating func schedule(_ event: Event, at time: UInt64) {
-        seq += 1
-        events.append((max(time, now), seq, event))
+    var now: UInt64 { agenda.now }
+
+    func run() {
+        while let event = agenda.next() { event() }
     }
 
-    mutating func run() {
-        while !events.isEmpty {
-            let index = events.indices.min { (events[$0].time, events[$0].seq) < (events[$1].time, events[$1].seq) }!
-            let next = events.remove(at: index)
-            now = next.time
-            handle(next.event)
-        }
-    }
-
-    mutating func send(_ message: Message, from: String, to: String) {
+    /// Runs `body` at `to` after 1-20 ticks; a node that is down refuses the connection and the sender learns
+    /// it at once (`refused`), or the message is lost if it goes down meanwhile.
+    func send(from: String, to: String, refused: @escaping () -> Void = {}, _ body: @escaping () -> Void) {
         if isDown(to, at: now) || isDown(from, at: now) {
-            // A node that is down refuses connections; the sender learns it at once.
-            if case .replicate(let id, _, _) = message {
-                schedule(.deliver(from: to, to: from, .refused(id: id)), at: now + 1)
-            }
-            if case .hint(let id, _, _, _) = message {
-                schedule(.deliver(from: to, to: from, .refused(id: id)), at: now + 1)
-            }
+            agenda.schedule(at: now + 1, refused)
             return
         }
-        schedule(.deliver(from: from, to: to, message), at: now + UInt64.random(in: 1...20, using: &random))
-    }
-
-    mutating func handle(_ event: Event) {
-        switch event {
-        case .write(let index):
-            let key = keys.randomElement(using: &random)!
-            let coordinators = replicas(key).filter { !isDown($0, at: now) }
-            let coordinator = coordinators.randomElement(using: &random)!
-            nextID += 1
-            counter += 1
-            started += 1
-            var machine = QuorumWrite(
-                requestID: nextID, coordinator: coordinator, replicas: replicas(key), w: 2, deadline: now + 200,
-                fallbacks: fallbacks(key), down: judgedDown(at: now), handoffAt: now + 100)
-            let actions = machine.start()
-            nodes[coordinator]!.writes[nextID] = (key, machine)
-            perform(actions, id: nextID, at: coordinator, value: index)
-        case .timeout(let node, let id, let handoff):
-            guard var entry = nodes[node]!.writes[id] else { return }
-            let actions = handoff ? entry.machine.onHandoff(now: now) : entry.machine.onTimeout(now: now)
-            nodes[node]!.writes[id] = entry
-            perform(actions, id: id, at: node, value: 0)
-        case .replayTimeout(let node, let hint, let generation):
-            nodes[node]!.queue.onReplayFailed(hint, generation: generation, now: now)
-        case .tick:
-            for name in names where !isDown(name, at: now) {
-                let up = Set(names).subtracting(judgedDown(at: now))
-                let actions = nodes[name]!.queue.onTick(now: now, up: up)
-                performQueue(actions, at: name)
-            }
-            if now < end { schedule(.tick, at: now + 10) }
-        case .deliver(let from, let to, let message):
-            guard !isDown(to, at: now) else { return }
-            deliver(message, from: from, to: to)
+        agenda.schedule(at: now + UInt64.random(in: 1...20, using: &random)) {
+            guard !self.isDown(to, at: self.now) else { return }
+            body()
         }
     }
 
-    mutating func deliver(_ message: Message, from: String, to node: String) {
-        switch message {
-        case .replicate(let id, let key, let object):
-            merge(object, key: key, at: node)
-            send(.ack(id: id), from: node, to: from)
-        case .hint(let id, let owner, let key, let object):
-            let hint = HintKey(owner: owner, collection: "c", key: Array(key.utf8))
-            let held = nodes[node]!.hints[hint] ?? VersionedObject()
-            let merged = ReplicaStore.merge(stored: held, incoming: object) ?? held
-            nodes[node]!.hints[hint] = merged
-            nodes[node]!.queue.onStored(hint, bytes: 1, createdAt: now)
-            send(.ack(id: id), from: node, to: from)
-        case .ack(let id):
-            answer(id, at: node) { $0.onAck(from: from) }
-        case .refused(let id):
-            answer(id, at: node) { $0.onFailure(from: from, reason: "refused") }
-        case .replay(let hint, let generation, let object):
-            merge(object, key: String(decoding: hint.key, as: UTF8.self), at: node)
-            send(.replayAck(hint: hint, generation: generation, object: object), from: node, to: from)
-        case .replayAck(let hint, let generation, let object):
-            let actions = nodes[node]!.queue.onReplayAcked(hint, generation: generation, now: now)
-            for case .delete(let gone) in actions where nodes[node]!.hints[gone] == object {
-                nodes[node]!.hints[gone] = nil
+    func write(_ index: Int) {
+        let key = keys.randomElement(using: &random)!
+        let coordinator = replicas(key).filter { !isDown($0, at: now) }.randomElement(using: &random)!
+        nextID += 1
+        started += 1
+        let machine = QuorumWrite(
+            requestID: nextID, coordinator: coordinator, replicas: replicas(key), w: 2, deadline: now + 200,
+            fallbacks: fallbacks(key), down: judgedDown(at: now), handoffAt: now + 100)
+        let io = WriteIO(simulation: self, coordinator: coordinator, key: key, value: index)
+        WriteCoordination(machine, io: io).start { answer in
+            self.replies += 1
+            if case .success(.success(_, let object)) = answer {
+                self.acked.append((key, Dot(actor: coordinator, counter: object.context[coordinator])))
             }
-            performQueue(actions.filter { if case .delete = $0 { false } else { true } }, at: node)
         }
     }
 
-    mutating func answer(_ id: UInt64, at node: String, _ event: (inout QuorumWrite) -> [QuorumWrite.Action]) {
-        guard var entry = nodes[node]!.writes[id] else { return }
-        let actions = event(&entry.machine)
-        nodes[node]!.writes[id] = entry
-        perform(actions, id: id, at: node, value: 0)
+    func tick() {
+        for name in names where !isDown(name, at: now) {
+            let up = Set(names).subtracting(judgedDown(at: now))
+            performQueue(nodes[name]!.queue.onTick(now: now, up: up), at: name)
+        }
+        if now < end { agenda.schedule(at: now + 10) { self.tick() } }
     }
 
-    mutating func merge(_ object: VersionedObject, key: String, at node: String) {
+    func merge(_ object: VersionedObject, key: String, at node: String) {
         let stored = nodes[node]!.store[key] ?? VersionedObject()
         if let merged = ReplicaStore.merge(stored: stored, incoming: object) { nodes[node]!.store[key] = merged }
     }
 
-    mutating func perform(_ actions: [QuorumWrite.Action], id: UInt64, at node: String, value: Int) {
-        guard let key = nodes[node]!.writes[id]?.key else { return }
-        for action in actions {
-            switch action {
-            case .storeLocally:
-                let stored = nodes[node]!.store[key] ?? VersionedObject()
-                let object = try! ReplicaStore.coordinate(
-                    stored: stored,
-                    write: .put(value: [UInt8(value & 0xff)], contentType: "", context: VersionVector()),
-                    actor: node, timestamp: now)
-                nodes[node]!.store[key] = object
-                var entry = nodes[node]!.writes[id]!
-                let next = entry.machine.onLocalStored(object)
-                nodes[node]!.writes[id] = entry
-                perform(next, id: id, at: node, value: value)
-            case .scheduleTimeout(let at):
-                schedule(.timeout(node: node, id: id, handoff: false), at: at)
-            case .scheduleHandoff(let at):
-                schedule(.timeout(node: node, id: id, handoff: true), at: at)
-            case .send(let targets, let object):
-                for target in targets { send(.replicate(id: id, key: key, object: object), from: node, to: target) }
-            case .sendHint(let fallback, let owner, let object):
-                send(.hint(id: id, owner: owner, key: key, object: object), from: node, to: fallback)
-            case .reply(let outcome):
-                replies += 1
-                if case .success(_, let object) = outcome {
-                    acked.append((key, Dot(actor: node, counter: object.context[node])))
-                }
-            }
-        }
+    func storeHint(_ object: VersionedObject, owner: String, key: String, at node: String) {
+        let hint = HintKey(owner: owner, collection: "c", key: Array(key.utf8))
+        let held = nodes[node]!.hints[hint] ?? VersionedObject()
+        nodes[node]!.hints[hint] = ReplicaStore.merge(stored: held, incoming: object) ?? held
+        nodes[node]!.queue.onStored(hint, bytes: 1, createdAt: now)
     }
 
-    mutating func performQueue(_ actions: [HintQueue.Action], at node: String) {
+    func performQueue(_ actions: [HintQueue.Action], at node: String) {
         for action in actions {
             switch action {
             case .replay(let hint, let generation):
                 guard let object = nodes[node]!.hints[hint] else { continue }
                 // Sent to the owner; a replay lost to the outage times out and is retried.
-                send(.replay(hint: hint, generation: generation, object: object), from: node, to: hint.owner)
-                schedule(.replayTimeout(node: node, hint: hint, generation: generation), at: now + 100)
+                send(from: node, to: hint.owner) {
+                    self.merge(object, key: String(decoding: hint.key, as: UTF8.self), at: hint.owner)
+                    self.send(from: hint.owner, to: node) { self.replayAcked(hint, generation, object, at: node) }
+                }
+                agenda.schedule(at: now + 100) {
+                    self.nodes[node]!.queue.onReplayFailed(hint, generation: generation, now: self.now)
+                }
             case .delete(let hint), .drop(let hint, _):
                 nodes[node]!.hints[hint] = nil
             }
+        }
+    }
+
+    func replayAcked(_ hint: HintKey, _ generation: UInt64, _ object: VersionedObject, at node: String) {
+        let actions = nodes[node]!.queue.onReplayAcked(hint, generation: generation, now: now)
+        for case .delete(let gone) in actions where nodes[node]!.hints[gone] == object {
+            nodes[node]!.hints[gone] = nil
+        }
+        performQueue(actions.filter { if case .delete = $0 { false } else { true } }, at: node)
+    }
+}
+
+extension HandoffSimulation {
+    /// A coordinated write's IO: the coordinator's store (durable at once), replicas and fallbacks over the
+    /// network, hints into the fallback's `HintQueue`.
+    struct WriteIO: Coordinator.WriteIO, @unchecked Sendable {
+        let simulation: HandoffSimulation
+        let coordinator: String
+        let key: String
+        let value: Int
+
+        func storeLocally() throws -> (object: VersionedObject, durable: Void) {
+            let node = simulation.nodes[coordinator]!
+            let object = try ReplicaStore.coordinate(
+                stored: node.store[key] ?? VersionedObject(),
+                write: .put(value: [UInt8(value & 0xff)], contentType: "", context: VersionVector()),
+                actor: coordinator, timestamp: simulation.now)
+            node.store[key] = object
+            return (object, ())
+        }
+
+        func whenDurable(_ point: Void, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+            done(.success(()))
+        }
+
+        func replicate(
+            _ object: VersionedObject, to replica: String, done: @escaping @Sendable (ReplicaCallFailure?) -> Void
+        ) {
+            let (simulation, key, from) = (simulation, key, coordinator)
+            simulation.send(from: from, to: replica, refused: { done(ReplicaCallFailure("refused")) }) {
+                simulation.merge(object, key: key, at: replica)
+                simulation.send(from: replica, to: from) { done(nil) }
+            }
+        }
+
+        func storeHint(
+            _ object: VersionedObject, at fallback: String, for owner: String,
+            done: @escaping @Sendable (ReplicaCallFailure?) -> Void
+        ) {
+            let (simulation, key, from) = (simulation, key, coordinator)
+            simulation.send(from: from, to: fallback, refused: { done(ReplicaCallFailure("refused")) }) {
+                simulation.storeHint(object, owner: owner, key: key, at: fallback)
+                simulation.send(from: fallback, to: from) { done(nil) }
+            }
+        }
+
+        func schedule(at instant: UInt64, _ body: @escaping @Sendable () -> Void) -> any RunTimer {
+            let timer = SimTimer()
+            simulation.agenda.schedule(at: instant) { if !timer.cancelled { body() } }
+            return timer
         }
     }
 }

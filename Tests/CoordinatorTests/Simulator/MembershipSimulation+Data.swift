@@ -16,9 +16,11 @@ extension MembershipSimulation {
         }
     }
 
-    /// A batch of up to 8 keys after the cursor; a reply lost or a source down counts as a failure at 300 ms.
+    /// A batch of up to 8 keys after the cursor, synced before it counts; a reply lost or a source down counts
+    /// as a failure at 300 ms.
     func pull(_ partition: Int, from source: String, after: TransferCursor?, by receiver: SimNode) {
         let name = receiver.name
+        let incarnation = receiver.incarnation
         var answered = false
         send(from: name, to: source) { [self] source in
             let all = source.store.keys.filter { partitionOf($0) == partition }.sorted()
@@ -27,20 +29,52 @@ extension MembershipSimulation {
             let records = batch.map { ($0, source.store[$0]!) }
             let finished = start + batch.count >= all.count
             send(from: source.name, to: name) { [self] receiver in
-                guard !answered else { return }
+                guard !answered, receiver.incarnation == incarnation else { return }
                 answered = true
-                for (key, ids) in records { receiver.store[key, default: []].formUnion(ids) }
+                for (key, object) in records { merge(object, key: key, at: receiver) }
                 let last = batch.last.map { TransferCursor(collection: "c", key: [UInt8($0)]) }
-                perform(
-                    receiver.transfers.onBatch(
-                        partition: partition, last: last, finished: finished, keys: records.count, bytes: 0,
-                        remaining: all.count - start - batch.count, now: now), at: receiver)
+                whenSynced(receiver) { [self] in
+                    perform(
+                        receiver.transfers.onBatch(
+                            partition: partition, last: last, finished: finished, keys: records.count, bytes: 0,
+                            remaining: all.count - start - batch.count, now: now), at: receiver)
+                }
             }
         }
         at(now + 300 * Self.ms) { [self] in
-            guard !answered, let receiver = nodes[name], receiver.alive else { return }
+            guard !answered, let receiver = nodes[name], receiver.alive, receiver.incarnation == incarnation else {
+                return
+            }
             answered = true
             perform(receiver.transfers.onFailure(partition: partition, now: now), at: receiver)
+        }
+    }
+
+    // MARK: Stores
+
+    func merge(_ object: VersionedObject, key: Int, at node: SimNode) {
+        guard let merged = ReplicaStore.merge(stored: node.store[key] ?? VersionedObject(), incoming: object) else {
+            return
+        }
+        node.store[key] = merged
+        node.dirty.insert(key)
+    }
+
+    /// Group commit: `body` runs once everything written so far is synced, 1-4 ms from the first waiter; a crash
+    /// before then loses the writes and the waiters.
+    func whenSynced(_ node: SimNode, _ body: @escaping () -> Void) {
+        node.syncWaiters.append(body)
+        guard !node.syncScheduled else { return }
+        node.syncScheduled = true
+        let incarnation = node.incarnation
+        at(now + UInt64.random(in: 1...4, using: &random) * Self.ms) {
+            guard node.alive, node.incarnation == incarnation else { return }
+            for key in node.dirty { node.synced[key] = node.store[key] }
+            node.dirty = []
+            node.syncScheduled = false
+            let waiters = node.syncWaiters
+            node.syncWaiters = []
+            for waiter in waiters { waiter() }
         }
     }
 
@@ -52,6 +86,8 @@ extension MembershipSimulation {
         for key in node.store.keys
         where !ring.preferenceList(partition: partitionOf(key)).contains(where: { $0.name == node.name }) {
             node.store[key] = nil
+            node.synced[key] = nil
+            node.dirty.remove(key)
         }
     }
 
@@ -70,8 +106,8 @@ extension MembershipSimulation {
         }
     }
 
-    /// The client's node forwards to the first replica it does not judge down, which coordinates with
-    /// `QuorumWrite`: W=2 in the current list and in the list after a pending plan.
+    /// The client's node forwards to the first replica it does not judge down, which coordinates with the node's
+    /// `WriteCoordination`: W=2 in the current list and in the list after a pending plan.
     func write(key: Int, via client: SimNode) {
         guard let ring = client.ring else { return }
         let down = down(client)
@@ -79,17 +115,12 @@ extension MembershipSimulation {
             let first = ring.preferenceList(partition: partitionOf(key)).map(\.name).first(where: { !down.contains($0) }
             )
         else { return }
-        nextWrite += 1
-        let id = nextWrite
-        send(from: client.name, to: first) { [self] coordinator in coordinate(key: key, id: id, at: coordinator) }
+        nextValue += 1
+        let value = nextValue
+        send(from: client.name, to: first) { [self] coordinator in coordinate(key: key, value: value, at: coordinator) }
     }
 
-    final class WriteCell {
-        var machine: QuorumWrite
-        init(_ machine: QuorumWrite) { self.machine = machine }
-    }
-
-    func coordinate(key: Int, id: Int, at coordinator: SimNode) {
+    func coordinate(key: Int, value: Int, at coordinator: SimNode) {
         guard let ring = coordinator.ring else { return }
         let partition = partitionOf(key)
         let current = ring.preferenceList(partition: partition).map(\.name)
@@ -97,66 +128,61 @@ extension MembershipSimulation {
         let next = ring.pending.isEmpty ? current : ring.future.preferenceList(partition: partition).map(\.name)
         let incoming = next.filter { !current.contains($0) }
         let machine = QuorumWrite(
-            requestID: UInt64(id), coordinator: coordinator.name, replicas: current + incoming, w: 2,
+            requestID: UInt64(value), coordinator: coordinator.name, replicas: current + incoming, w: 2,
             deadline: now + 2_000 * Self.ms, incoming: Set(incoming),
             leaving: Set(current.filter { !next.contains($0) }))
-        let cell = WriteCell(machine)
-        drive(cell, cell.machine.start(), key: key, id: id, epoch: ring.epoch, at: coordinator)
-    }
-
-    private func drive(
-        _ cell: WriteCell, _ actions: [QuorumWrite.Action], key: Int, id: Int, epoch: UInt64, at coordinator: SimNode
-    ) {
-        for action in actions {
-            switch action {
-            case .storeLocally:
-                coordinator.store[key, default: []].insert(id)
-                drive(
-                    cell, cell.machine.onLocalStored(VersionedObject()), key: key, id: id, epoch: epoch, at: coordinator
-                )
-            case .scheduleTimeout(let deadline):
-                at(deadline) { [self] in
-                    drive(cell, cell.machine.onTimeout(now: now), key: key, id: id, epoch: epoch, at: coordinator)
-                }
-            case .send(let names, _):
-                for name in names {
-                    send(from: coordinator.name, to: name) { [self] replica in
-                        let stored = storeFenced(key: key, id: id, epoch: epoch, at: replica)
-                        send(from: replica.name, to: coordinator.name) { [self] coordinator in
-                            let answer =
-                                stored
-                                ? cell.machine.onAck(from: replica.name)
-                                : cell.machine.onFailure(from: replica.name, reason: "ring_moved")
-                            drive(cell, answer, key: key, id: id, epoch: epoch, at: coordinator)
-                        }
-                    }
-                }
-            case .reply(.success):
-                acked.append((key, id))
-            case .reply(.failure), .scheduleHandoff, .sendHint:
-                break
-            }
+        let io = SimWriteIO(simulation: self, node: coordinator, key: key, value: value, epoch: ring.epoch)
+        let run = WriteCoordination(machine, io: io)
+        run.start { [self] answer in
+            guard case .success(.success(_, let object)) = answer else { return }
+            acked.append((key, Dot(actor: coordinator.name, counter: object.context[coordinator.name]), value, now))
         }
     }
 
-    /// A replica write, fenced by `EpochFence` as on a node.
-    func storeFenced(key: Int, id: Int, epoch: UInt64, at replica: SimNode) -> Bool {
-        if let ring = replica.ring, ring.epoch > epoch {
-            let partition = partitionOf(key)
-            let current = ring.preferenceList(partition: partition).map(\.name)
-            let incoming =
-                ring.pending.isEmpty
-                ? [] : ring.future.preferenceList(partition: partition).map(\.name).filter { !current.contains($0) }
-            if EpochFence.refuses(
-                requestEpoch: epoch, localEpoch: ring.epoch, me: replica.name, replicas: current, incoming: incoming,
-                writing: true)
-            {
-                fenced += 1
-                return false
+    /// A replica write or read repair, fenced by `EpochFence` as on a node.
+    func refusesWrite(key: Int, epoch: UInt64, at replica: SimNode) -> Bool {
+        fences(key: key, epoch: epoch, at: replica, writing: true)
+    }
+
+    func fences(key: Int, epoch: UInt64, at replica: SimNode, writing: Bool) -> Bool {
+        guard let ring = replica.ring, ring.epoch > epoch else { return false }
+        let partition = partitionOf(key)
+        let current = ring.preferenceList(partition: partition).map(\.name)
+        let incoming =
+            ring.pending.isEmpty
+            ? [] : ring.future.preferenceList(partition: partition).map(\.name).filter { !current.contains($0) }
+        let refused = EpochFence.refuses(
+            requestEpoch: epoch, localEpoch: ring.epoch, me: replica.name, replicas: current, incoming: incoming,
+            writing: writing)
+        if refused { fenced += 1 }
+        return refused
+    }
+
+    func readLoop() {
+        at(now + 20 * Self.ms) { [self] in
+            guard writesEnabled else { return }
+            let clients = nodes.values.filter { $0.alive && $0.ring != nil }.map(\.name).sorted()
+            if let name = clients.randomElement(using: &random) {
+                read(key: Int.random(in: 0..<keys, using: &random), at: nodes[name]!)
             }
+            readLoop()
         }
-        replica.store[key, default: []].insert(id)
-        return true
+    }
+
+    /// A client read at R=2 from the key's current list, coordinated where the client connected, with read
+    /// repair to stale replicas and to a pending plan's receivers.
+    func read(key: Int, at coordinator: SimNode) {
+        guard let ring = coordinator.ring else { return }
+        let replicas = ring.preferenceList(partition: partitionOf(key)).map(\.name)
+        let startedAt = now
+        let machine = QuorumRead(
+            requestID: 0, replicas: replicas, r: 2, deadline: now + 2_000 * Self.ms, fanout: 2,
+            speculationDelay: 40 * Self.ms)
+        let io = SimReadIO(simulation: self, node: coordinator, key: key, ring: ring)
+        ReadCoordination(machine, io: io).start { [self] outcome in
+            guard case .success(let result) = outcome else { return }
+            reads.append((key, startedAt, result.object))
+        }
     }
 
     // MARK: Invariants
@@ -167,12 +193,33 @@ extension MembershipSimulation {
     /// Terms in which more than one node acted as leader.
     var termsWithTwoLeaders: [UInt64] { leadersByTerm.filter { $0.value.count > 1 }.keys.sorted() }
 
-    /// Acknowledged writes held by fewer than a quorum (2) of the final preference list.
-    func underReplicated() -> [(key: Int, id: Int)] {
-        guard let ring = nodes["n1"]?.ring else { return acked }
+    /// Acknowledged writes held (or superseded by a write that saw them) by fewer than a quorum (2) of the final
+    /// preference list.
+    func underReplicated() -> [(key: Int, dot: Dot)] {
+        guard let ring = nodes["n1"]?.ring else { return acked.map { ($0.key, $0.dot) } }
         return acked.filter { write in
             let replicas = ring.preferenceList(partition: partitionOf(write.key)).map(\.name)
-            return replicas.filter { nodes[$0]!.store[write.key]?.contains(write.id) == true }.count < 2
+            return replicas.filter { Self.holds(nodes[$0]!.store[write.key], write.dot, write.value) }.count < 2
+        }.map { ($0.key, $0.dot) }
+    }
+
+    /// Whether `object` holds the write of `value` that made `dot`, or a write that saw it. A sibling with the dot
+    /// but another value is a different write that reused the dot: the acknowledged one is lost.
+    static func holds(_ object: VersionedObject?, _ dot: Dot, _ value: Int) -> Bool {
+        guard let object, object.context.contains(dot) else { return false }
+        return object.siblings.first { $0.dot == dot }.map { $0.value == bytes(value) } ?? true
+    }
+
+    static func bytes(_ value: Int) -> [UInt8] { withUnsafeBytes(of: UInt32(value).littleEndian) { Array($0) } }
+
+    /// Reads that missed a write acknowledged before they started: R + W > N promises they see it.
+    func staleReads() -> [(key: Int, missed: Dot)] {
+        var stale: [(key: Int, missed: Dot)] = []
+        for read in reads {
+            for write in acked where write.key == read.key && write.at <= read.startedAt {
+                if !Self.holds(read.object, write.dot, write.value) { stale.append((read.key, write.dot)) }
+            }
         }
+        return stale
     }
 }

@@ -6,11 +6,12 @@ import TestSupport
 
 /// A whole cluster's membership over a seeded network: ring changes through the metadata log (`MetadataLog`,
 /// voters by `RingVoters`), gossip of committed rings, the failure detector, receivers copying ranges
-/// (`IncomingTransfers`), quorum writes (`QuorumWrite`) to current and incoming replicas with epoch fencing,
-/// network partitions, crashes and restarts, and one plan aborted. Everything but the network and the stores
-/// is the product's own state machines; what a node keeps on disk (ring, log state, store, transfer checkpoint)
-/// survives its crashes.
-final class MembershipSimulation {
+/// (`IncomingTransfers`), quorum writes and reads run by the node's own `WriteCoordination`/`ReadCoordination`
+/// to current and incoming replicas with epoch fencing and read repair, network partitions, crashes and
+/// restarts, and one plan aborted. Everything but the network and the stores is the product's own code; what a
+/// node synced to disk (ring, log state, the store's synced part, transfer checkpoint) survives its crashes,
+/// and what group commit had not synced yet is lost.
+final class MembershipSimulation: @unchecked Sendable {
     struct Event: Comparable {
         var time: UInt64
         var sequence: Int
@@ -20,7 +21,7 @@ final class MembershipSimulation {
         static func == (a: Event, b: Event) -> Bool { (a.time, a.sequence) == (b.time, b.sequence) }
     }
 
-    final class SimNode {
+    final class SimNode: @unchecked Sendable {
         let name: String
         var ring: Ring?
         var alive = true
@@ -32,8 +33,16 @@ final class MembershipSimulation {
         var disk: MetadataState?
         /// Receivers that reported their copies done to this node, by plan.
         var reports: [UInt64: Set<String>] = [:]
-        /// key → write ids stored here (a version's causal history, reduced to what the invariants need).
-        var store: [Int: Set<Int>] = [:]
+        /// key → the versioned object stored here, as reads see it.
+        var store: [Int: VersionedObject] = [:]
+        /// What of `store` group commit has synced: all a crash leaves of it.
+        var synced: [Int: VersionedObject] = [:]
+        /// Keys written since the last sync, and who waits for it.
+        var dirty: Set<Int> = []
+        var syncWaiters: [() -> Void] = []
+        var syncScheduled = false
+        /// Bumped by every crash: answers and timers meant for an earlier life are dropped.
+        var incarnation = 0
         var stableSince: (epoch: UInt64, at: UInt64) = (0, 0)
 
         init(name: String) {
@@ -57,9 +66,11 @@ final class MembershipSimulation {
     var nodes: [String: SimNode] = [:]
     var queue = Heap<Event>()
     var sequence = 0
-    var nextWrite = 0
-    /// Writes `QuorumWrite` acknowledged: (key, write id).
-    var acked: [(key: Int, id: Int)] = []
+    var nextValue = 0
+    /// Writes acknowledged to the client: the key, the dot the write made, when.
+    var acked: [(key: Int, dot: Dot, value: Int, at: UInt64)] = []
+    /// Reads answered to the client: the key, when it started, what it returned.
+    var reads: [(key: Int, startedAt: UInt64, object: VersionedObject)] = []
     var writesEnabled = true
     var faultsEnabled = true
     let dropRate: Double
@@ -151,6 +162,7 @@ final class MembershipSimulation {
             Wanted(change: .leave("n2"), after: 36_000 * Self.ms),
         ]
         writeLoop()
+        readLoop()
         crashLoop()
         partitionLoop()
     }
@@ -162,6 +174,11 @@ final class MembershipSimulation {
             if let name = victims.randomElement(using: &random), nodes.values.filter({ !$0.alive }).isEmpty {
                 let node = nodes[name]!
                 node.alive = false
+                node.incarnation += 1
+                node.store = node.synced
+                node.dirty = []
+                node.syncWaiters = []
+                node.syncScheduled = false
                 node.checkpoint = node.transfers.checkpoint
                 node.log = nil
                 node.reports = [:]

@@ -1,27 +1,5 @@
 @testable import Coordinator
 
-/// Messages between simulated nodes; the shapes the real inter-node protocol carries.
-enum SimMessage {
-    case replicate(requestID: UInt64, key: String, object: VersionedObject)
-    case replicateAck(requestID: UInt64)
-    /// The replica answered the replicate with an error frame (overloaded, a storage failure).
-    case replicateFailed(requestID: UInt64, reason: String)
-    case fetch(requestID: UInt64, key: String)
-    case fetchReply(requestID: UInt64, reply: QuorumRead.Reply)
-    case repair(key: String, object: VersionedObject)
-}
-
-/// Something due at a virtual instant.
-enum SimEvent {
-    case deliver(from: String, to: String, SimMessage)
-    case timeout(node: String, requestID: UInt64)
-    case speculate(node: String, requestID: UInt64)
-    case clientStep(client: Int)
-    /// The node is cut off from every other node (a crash that keeps its disk, or a partition).
-    case isolate(node: String)
-    case rejoin(node: String)
-}
-
 /// Network behaviour; all randomness comes from the cluster's seeded generator.
 struct NetworkConditions {
     /// Probability that a message between two different nodes is lost.
@@ -37,6 +15,9 @@ struct NetworkConditions {
     var errorRate: Double = 0
 }
 
+/// Something due at a virtual instant.
+typealias SimEvent = () -> Void
+
 /// A virtual clock and an agenda of events ordered by (time, insertion order), so runs replay exactly.
 struct Agenda {
     private var heap: [(time: UInt64, seq: UInt64, event: SimEvent)] = []
@@ -45,7 +26,7 @@ struct Agenda {
 
     var isEmpty: Bool { heap.isEmpty }
 
-    mutating func schedule(_ event: SimEvent, at time: UInt64) {
+    mutating func schedule(at time: UInt64, _ event: @escaping SimEvent) {
         seq += 1
         heap.append((max(time, now), seq, event))
         var child = heap.count - 1

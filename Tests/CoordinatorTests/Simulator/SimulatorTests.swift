@@ -13,7 +13,7 @@ import Testing
         #expect(cluster.repliesPerRequest.count == Int(cluster.nextRequestID))
         #expect(cluster.repliesPerRequest.values.allSatisfy { $0 == 1 })
         // Nothing is left in flight.
-        #expect(cluster.nodes.values.allSatisfy { $0.writes.isEmpty && $0.reads.isEmpty })
+        #expect(cluster.nodes.values.allSatisfy { $0.inFlight == 0 })
     }
 
     func checkNoAcknowledgedWriteLost(_ cluster: SimulatedCluster) {
@@ -46,7 +46,7 @@ import Testing
 
     @Test(arguments: seeds)
     func quorumsThatOverlapNeverLoseAnAcknowledgedWrite(seed: UInt64) {
-        var cluster = SimulatedCluster(seed: seed)
+        let cluster = SimulatedCluster(seed: seed)
         cluster.run()
         #expect(!cluster.ackedWrites.isEmpty)
         checkCommonInvariants(cluster)
@@ -57,7 +57,7 @@ import Testing
 
     @Test(arguments: seeds)
     func aLossyNetworkFailsRequestsButNeverLosesAcknowledgedWrites(seed: UInt64) {
-        var cluster = SimulatedCluster(
+        let cluster = SimulatedCluster(
             seed: seed,
             network: NetworkConditions(dropRate: 0.1, delay: 1...60)
         )
@@ -75,7 +75,7 @@ import Testing
     func replicasAnsweringErrorsFailRequestsBeforeTheirDeadline_andNeverLoseAcknowledgedWrites(seed: UInt64) {
         // Nothing is lost and every round trip is far shorter than the deadline: only error replies, fed to the
         // machines as the node feeds them (`onFailure`, `onReply(.failure)`), can fail a request.
-        var cluster = SimulatedCluster(seed: seed, network: NetworkConditions(delay: 1...20, errorRate: 0.3))
+        let cluster = SimulatedCluster(seed: seed, network: NetworkConditions(delay: 1...20, errorRate: 0.3))
         cluster.run()
         #expect(cluster.failedByErrors > 0, "error replies should fail some requests")
         #expect(cluster.failedByDeadline == 0, "no request should wait for its deadline")
@@ -87,7 +87,7 @@ import Testing
 
     @Test(arguments: seeds.prefix(20))
     func errorRepliesAndLostMessagesTogether_failBothWays_andNeverLoseAcknowledgedWrites(seed: UInt64) {
-        var cluster = SimulatedCluster(
+        let cluster = SimulatedCluster(
             seed: seed, operationsPerClient: 40,
             network: NetworkConditions(dropRate: 0.05, delay: 1...40, isolations: 2, errorRate: 0.1))
         cluster.run()
@@ -100,7 +100,7 @@ import Testing
 
     @Test(arguments: seeds)
     func isolatedNodesFailRequestsButNeverLoseAcknowledgedWrites(seed: UInt64) {
-        var cluster = SimulatedCluster(
+        let cluster = SimulatedCluster(
             seed: seed,
             operationsPerClient: 40,
             network: NetworkConditions(dropRate: 0.02, delay: 1...30, isolations: 3)
@@ -114,7 +114,7 @@ import Testing
 
     @Test(arguments: [(1, 1), (1, 3), (3, 1), (3, 3)], Array(seeds.prefix(10)))
     func everyQuorumChoiceConvergesAfterRepair(rw: (Int, Int), seed: UInt64) {
-        var cluster = SimulatedCluster(
+        let cluster = SimulatedCluster(
             seed: seed,
             r: rw.0,
             w: rw.1,
@@ -129,7 +129,7 @@ import Testing
 
     @Test(arguments: seeds)
     func clientsThatWriteWithTheirContextKeepSiblingsBounded(seed: UInt64) {
-        var cluster = SimulatedCluster(seed: seed, clients: 3, blindWrites: false)
+        let cluster = SimulatedCluster(seed: seed, clients: 3, blindWrites: false)
         cluster.run()
         cluster.healAndRepairEverything()
         // Each client supersedes what it read, so at most one live sibling per client survives.
@@ -143,7 +143,7 @@ import Testing
     /// hints alone (nothing reads), and no hint is left behind.
     @Test(arguments: 1...40)
     func everyAcknowledgedWriteReachesAReplicaThatWasDown_withoutAnyRead(seed: UInt64) {
-        var simulation = HandoffSimulation(seed: seed)
+        let simulation = HandoffSimulation(seed: seed)
         simulation.run()
         #expect(simulation.replies == simulation.started, "one reply per write")
         #expect(simulation.acked.count > simulation.started / 2, "most writes succeed at W=2 with one node down")
