@@ -28,7 +28,7 @@ struct DhrtNode: AsyncParsableCommand {
         discussion: "Every option may also be set in a TOML file (--config) under its long name; flags win."
     )
 
-    @Option(help: "Unique node name; also the node's actor id in versions.")
+    @Option(help: "Unique node name; with a suffix per incarnation, also the actor id in versions.")
     var name: String?
 
     @Option(name: .customLong("data-dir"), help: "Data directory (default ./data/NAME).")

@@ -1,4 +1,5 @@
-/// One event in a key's history: the `counter`-th write coordinated by `actor` (a node name).
+/// One event in a key's history: the `counter`-th write coordinated by `actor` (a node's actor id: its name and
+/// an incarnation suffix).
 ///
 /// Dots are unique per key as long as an actor never forgets its own counter; the coordinating replica picks
 /// the next counter from everything it has seen, including the client's context.

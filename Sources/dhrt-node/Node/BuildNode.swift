@@ -16,6 +16,7 @@ func runNode(_ config: NodeConfig) async throws {
     var storageLogger = logger
     storageLogger[metadataKey: "component"] = "storage"
     let storage = try await StorageEngine.open(storageOptions(config, limits: limits), logger: storageLogger)
+    let identity = try ActorIdentity.start(name: config.name, directory: config.memory ? nil : config.dataDirectory)
     let local = MemberInfo(
         name: config.name, clusterAddress: config.cluster.description, httpAddress: config.http.description)
     let door = config.frontDoor
@@ -33,7 +34,7 @@ func runNode(_ config: NodeConfig) async throws {
     let background = BackgroundTasks()
     let node = Node(
         config: config, logger: logger, storage: storage, cluster: cluster, peers: Peers(pool: pool),
-        background: background, metrics: metrics, limits: limits, hints: hints)
+        background: background, metrics: metrics, limits: limits, hints: hints, actor: identity.actor)
 
     let interNode = InterNodeHandler(node: node)
     let wireServer = WireServer(
@@ -57,12 +58,15 @@ func runNode(_ config: NodeConfig) async throws {
             "http": "\(config.http)", "resp": "\(config.resp.map(\.description) ?? "-")",
             "cluster": "\(config.cluster)", "seeds": "\(config.seeds)",
             "data": "\(config.memory ? "memory" : config.dataDirectory)", "sync": "\(config.sync.rawValue)",
-            "partitions": "\(config.partitions)", "n": "\(config.replicas)",
+            "partitions": "\(config.partitions)", "n": "\(config.replicas)", "actor": "\(identity.actor)",
         ])
     let group = ServiceGroup(
         configuration: ServiceGroupConfiguration(
             services: [
-                .init(service: Closer(storage: storage, pool: pool, logger: logger)),
+                .init(
+                    service: Closer(
+                        storage: storage, pool: pool, identity: identity,
+                        directory: config.memory ? nil : config.dataDirectory, logger: logger)),
                 .init(service: MergeService(storage: storage)),
                 .init(service: MergeService(storage: hints.engine)),
                 .init(service: HintReplayService(node: node)),
@@ -97,10 +101,13 @@ private func bootstrapLogging(_ config: NodeConfig) -> Logger {
     return logger
 }
 
-/// Holds storage and the peer connections open while the node runs; closes them when it stops.
+/// Holds storage and the peer connections open while the node runs; closes them when it stops, and then
+/// records the clean shutdown that lets the next start keep its actor id.
 private struct Closer: Service {
     let storage: StorageEngine
     let pool: WireClientPool
+    let identity: ActorIdentity
+    let directory: String?
     let logger: Logger
 
     func run() async throws {
@@ -108,6 +115,7 @@ private struct Closer: Service {
         await pool.shutdown()
         do {
             try await storage.close()
+            try identity.markClean(directory: directory)
             logger.info("storage closed")
         } catch {
             logger.error("closing storage failed", metadata: ["error": "\(error)"])

@@ -129,7 +129,7 @@ struct KVService: Sendable {
         let blindDelete = request.content == nil && context == nil
         let overwrite = request.supersedesStored && context == nil ? request.content : nil
         let superseding = blindDelete || overwrite != nil
-        let actor = node.config.name
+        let actor = node.actor
         let change: WriteRun.Change
         if let first = retried {
             change = { @Sendable stored in

@@ -30,6 +30,8 @@ final class Node: Sendable {
     /// Hints held for replicas that could not take a write, and their replay pace.
     let hints: HintStore
     let hintRate = HintRate()
+    /// The actor id of the writes this node coordinates (`ActorIdentity`).
+    let actor: String
     /// Replica-call latency per peer: which replicas a read asks first, when it speculates.
     let latency = PeerLatency()
     /// The event loops as storage completion executors (group commit wakes a loop once per batch).
@@ -39,8 +41,9 @@ final class Node: Sendable {
 
     init(
         config: NodeConfig, logger: Logger, storage: StorageEngine, cluster: ClusterState, peers: Peers,
-        background: BackgroundTasks, metrics: NodeMetrics, limits: Limits, hints: HintStore
+        background: BackgroundTasks, metrics: NodeMetrics, limits: Limits, hints: HintStore, actor: String
     ) {
+        self.actor = actor
         self.hints = hints
         control = ClusterControl(
             cluster: cluster, peers: peers, seeds: config.seeds.map(\.description), logger: logger,
