@@ -68,8 +68,14 @@ final class NodeWriteIO: WriteIO {
     let loop: any EventLoop
     /// Replica calls end after the machine's deadline (`ReplicaCall.grace`).
     private let callDeadline: NIODeadline
-    /// The stored record's object bytes, sent to the replicas as they are.
-    private let encoded = Mutex<[UInt8]?>(nil)
+    private struct Encoded {
+        /// The stored record's object bytes, sent to the replicas as they are.
+        var object: [UInt8]?
+        /// The replica write, made once: every peer's frame shares the buffer.
+        var replicaPut: ByteBuffer?
+    }
+
+    private let encoded = Mutex(Encoded())
 
     init(
         node: Node, snapshot: RingSnapshot, collection: String, key: [UInt8], change: @escaping WriteRun.Change,
@@ -86,7 +92,7 @@ final class NodeWriteIO: WriteIO {
 
     func storeLocally() throws -> (object: VersionedObject, durable: DurablePoint) {
         let applied = try node.replica.applyTransform(collection: collection, key: key, change)
-        encoded.withLock { $0 = applied.encoded }
+        encoded.withLock { $0.object = applied.encoded }
         return (applied.object, applied.durable)
     }
 
@@ -97,9 +103,15 @@ final class NodeWriteIO: WriteIO {
     func replicate(
         _ object: VersionedObject, to replica: String, done: @escaping @Sendable (ReplicaCallFailure?) -> Void
     ) {
-        // Encoded once (the local record's bytes when it wrote one); every peer's frame shares the buffer.
-        let bytes = encoded.withLock { $0 } ?? object.encoded()
-        let payload = ReplicaPut(collection: collection, key: key, object: bytes, epoch: snapshot.ring.epoch).encoded()
+        // The run stores one object, so its frame is made once, from the local record's bytes when it wrote one.
+        let payload = encoded.withLock { state in
+            if let payload = state.replicaPut { return payload }
+            let bytes = state.object ?? object.encoded()
+            let payload = ReplicaPut(collection: collection, key: key, object: bytes, epoch: snapshot.ring.epoch)
+                .encoded()
+            state.replicaPut = payload
+            return payload
+        }
         call(replica, type: ReplicaPut.type.rawValue, payload: payload, reply: ReplicaPutReply.self, done: done)
     }
 
@@ -107,7 +119,7 @@ final class NodeWriteIO: WriteIO {
         _ object: VersionedObject, at fallback: String, for owner: String,
         done: @escaping @Sendable (ReplicaCallFailure?) -> Void
     ) {
-        let bytes = encoded.withLock { $0 } ?? object.encoded()
+        let bytes = encoded.withLock { $0.object } ?? object.encoded()
         let payload = HintPut(owner: owner, collection: collection, key: key, object: bytes).encoded()
         call(fallback, type: HintPut.type.rawValue, payload: payload, reply: HintPutReply.self, done: done)
     }
