@@ -189,9 +189,7 @@ extension HandoffSimulation {
         }
 
         func schedule(at instant: UInt64, _ body: @escaping @Sendable () -> Void) -> any RunTimer {
-            let timer = SimTimer()
-            simulation.agenda.schedule(at: instant) { if !timer.cancelled { body() } }
-            return timer
+            SimTimer.arm({ simulation.agenda.schedule(at: instant, $0) }, body)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Ring
+
 @testable import Coordinator
 
 /// The IO of the node's write and read coordination in the membership simulator: the simulated store with
@@ -64,9 +65,7 @@ extension MembershipSimulation {
         }
 
         func schedule(at instant: UInt64, _ body: @escaping @Sendable () -> Void) -> any RunTimer {
-            let timer = SimTimer()
-            simulation.at(instant) { if !timer.cancelled, self.current { body() } }
-            return timer
+            SimTimer.arm({ simulation.at(instant, $0) }, while: { self.current }, body)
         }
     }
 
@@ -128,9 +127,7 @@ extension MembershipSimulation {
         }
 
         func schedule(at instant: UInt64, _ body: @escaping @Sendable () -> Void) -> any RunTimer {
-            let timer = SimTimer()
-            simulation.at(instant) { if !timer.cancelled, self.current { body() } }
-            return timer
+            SimTimer.arm({ simulation.at(instant, $0) }, while: { self.current }, body)
         }
     }
 }

@@ -237,9 +237,7 @@ final class SimulatedCluster: @unchecked Sendable {
     }
 
     func timer(at instant: UInt64, _ body: @escaping @Sendable () -> Void) -> any RunTimer {
-        let timer = SimTimer()
-        agenda.schedule(at: instant) { if !timer.cancelled { body() } }
-        return timer
+        SimTimer.arm({ agenda.schedule(at: instant, $0) }, body)
     }
 }
 
