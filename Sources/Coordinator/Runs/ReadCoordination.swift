@@ -19,16 +19,17 @@ public protocol ReadIO: Sendable {
     func schedule(at instant: UInt64, _ body: @escaping @Sendable () -> Void) -> any RunTimer
 }
 
-/// Carries out one `QuorumRead` through a `ReadIO`, for the node and the simulators alike.
-public final class ReadCoordination<IO: ReadIO>: Sendable {
+/// Carries out one `QuorumRead` through a `ReadIO`, for the node and the simulators alike (an existential, as
+/// in `WriteCoordination`).
+public final class ReadCoordination: Sendable {
     public typealias Answer = @Sendable (QuorumRead.Outcome) -> Void
 
-    private let io: IO
+    private let io: any ReadIO
     private let cell: CoordinationCell<QuorumRead>
     private let answer = Mutex<Answer?>(nil)
     private let moved = Mutex<String?>(nil)
 
-    public init(_ machine: QuorumRead, io: IO, onFinish: @escaping @Sendable () -> Void = {}) {
+    public init(_ machine: QuorumRead, io: any ReadIO, onFinish: @escaping @Sendable () -> Void = {}) {
         self.io = io
         cell = CoordinationCell(machine, onFinish: onFinish)
     }

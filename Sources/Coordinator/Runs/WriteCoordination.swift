@@ -3,12 +3,11 @@ import Synchronization
 /// What a coordinated write needs of the node running it. The node's shell speaks to its storage engine and
 /// sockets; the simulator to its agenda. Every callback is called exactly once, on any thread.
 public protocol WriteIO: Sendable {
-    /// Where the local append stands in the durability order (a group commit's sequence number).
-    associatedtype DurablePoint: Sendable
     /// Applies the client's write to the local replica and returns the stored object (throws to refuse it).
-    func storeLocally() throws -> (object: VersionedObject, durable: DurablePoint)
-    /// Calls `done` once `point` is durable, or with the error that lost it.
-    func whenDurable(_ point: DurablePoint, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void)
+    func storeLocally() throws -> VersionedObject
+    /// Calls `done` once the local append is durable, or with the error that lost it; called only after
+    /// `storeLocally` returned.
+    func whenDurable(_ done: @escaping @Sendable (Result<Void, any Error>) -> Void)
     /// Sends the stored object to another replica; `done` gets nil once it stored it.
     func replicate(
         _ object: VersionedObject, to replica: String, done: @escaping @Sendable (ReplicaCallFailure?) -> Void)
@@ -21,8 +20,9 @@ public protocol WriteIO: Sendable {
 }
 
 /// Carries out one `QuorumWrite` through a `WriteIO`: the one place that turns the machine's actions into calls,
-/// for the node and the simulators alike.
-public final class WriteCoordination<IO: WriteIO>: Sendable {
+/// for the node and the simulators alike. The IO is an existential, not a generic parameter: unspecialized
+/// across the module boundary, a generic driver looked its types' metadata up at run time on every request.
+public final class WriteCoordination: Sendable {
     /// The client's answer: the machine's outcome, or the local store's error (a failed precondition, a disk
     /// error) when it refused the write before anything was sent.
     public typealias Answer = @Sendable (Result<QuorumWrite.Outcome, any Error>) -> Void
@@ -33,11 +33,11 @@ public final class WriteCoordination<IO: WriteIO>: Sendable {
         var movedBy: String?
     }
 
-    private let io: IO
+    private let io: any WriteIO
     private let cell: CoordinationCell<QuorumWrite>
     private let local = Mutex(Local())
 
-    public init(_ machine: QuorumWrite, io: IO, onFinish: @escaping @Sendable () -> Void = {}) {
+    public init(_ machine: QuorumWrite, io: any WriteIO, onFinish: @escaping @Sendable () -> Void = {}) {
         self.io = io
         cell = CoordinationCell(machine, onFinish: onFinish)
     }
@@ -97,7 +97,7 @@ public final class WriteCoordination<IO: WriteIO>: Sendable {
     }
 
     private func storeLocally() {
-        let stored: (object: VersionedObject, durable: IO.DurablePoint)
+        let stored: VersionedObject
         do {
             stored = try io.storeLocally()
         } catch {
@@ -106,9 +106,9 @@ public final class WriteCoordination<IO: WriteIO>: Sendable {
             apply { $0.onLocalFailure(reason: "\(error)") }
             return
         }
-        local.withLock { $0.applied = stored.object }
-        apply { $0.onLocalApplied(stored.object) }
-        io.whenDurable(stored.durable) { durable in
+        local.withLock { $0.applied = stored }
+        apply { $0.onLocalApplied(stored) }
+        io.whenDurable { durable in
             switch durable {
             case .success: self.apply { $0.onLocalDurable() }
             case .failure(let error): self.apply { $0.onLocalFailure(reason: "\(error)") }

@@ -9,7 +9,7 @@ import Wire
 /// `ReadCoordination` drives as in the simulators; this is its IO.
 final class ReadRun: Sendable {
     private let io: NodeReadIO
-    private let coordination: ReadCoordination<NodeReadIO>
+    private let coordination: ReadCoordination
     private let background: BackgroundTasks
 
     /// Prepares a read of `collection`/`key` needing `r` answers from `replicas` (preference order).

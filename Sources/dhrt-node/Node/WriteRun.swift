@@ -13,7 +13,7 @@ final class WriteRun: Sendable {
     typealias Change = @Sendable (VersionedObject) throws -> VersionedObject
 
     private let io: NodeWriteIO
-    private let coordination: WriteCoordination<NodeWriteIO>
+    private let coordination: WriteCoordination
     private let background: BackgroundTasks
 
     init(
@@ -73,6 +73,8 @@ final class NodeWriteIO: WriteIO {
         var object: [UInt8]?
         /// The replica write, made once: every peer's frame shares the buffer.
         var replicaPut: ByteBuffer?
+        /// Where the local append stands in group commit's order.
+        var durable: DurablePoint?
     }
 
     private let encoded = Mutex(Encoded())
@@ -90,13 +92,17 @@ final class NodeWriteIO: WriteIO {
         self.callDeadline = callDeadline
     }
 
-    func storeLocally() throws -> (object: VersionedObject, durable: DurablePoint) {
+    func storeLocally() throws -> VersionedObject {
         let applied = try node.replica.applyTransform(collection: collection, key: key, change)
-        encoded.withLock { $0.object = applied.encoded }
-        return (applied.object, applied.durable)
+        encoded.withLock {
+            $0.object = applied.encoded
+            $0.durable = applied.durable
+        }
+        return applied.object
     }
 
-    func whenDurable(_ point: DurablePoint, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+    func whenDurable(_ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        guard let point = encoded.withLock({ $0.durable }) else { return done(.success(())) }
         node.storage.whenDurable(point, on: node.executors.executor(for: loop)) { done($0.mapError { $0 }) }
     }
 

@@ -153,17 +153,17 @@ extension HandoffSimulation {
         let key: String
         let value: Int
 
-        func storeLocally() throws -> (object: VersionedObject, durable: Void) {
+        func storeLocally() throws -> VersionedObject {
             let node = simulation.nodes[coordinator]!
             let object = try ReplicaStore.coordinate(
                 stored: node.store[key] ?? VersionedObject(),
                 write: .put(value: [UInt8(value & 0xff)], contentType: "", context: VersionVector()),
                 actor: coordinator, timestamp: simulation.now)
             node.store[key] = object
-            return (object, ())
+            return object
         }
 
-        func whenDurable(_ point: Void, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        func whenDurable(_ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
             done(.success(()))
         }
 

@@ -25,17 +25,17 @@ extension MembershipSimulation {
 
         var current: Bool { node.alive && node.incarnation == incarnation }
 
-        func storeLocally() throws -> (object: VersionedObject, durable: Void) {
+        func storeLocally() throws -> VersionedObject {
             let object = try ReplicaStore.coordinate(
                 stored: node.store[key] ?? VersionedObject(),
                 write: .put(value: MembershipSimulation.bytes(value), contentType: "", context: VersionVector()),
                 actor: node.name, timestamp: simulation.now)
             node.store[key] = object
             node.dirty.insert(key)
-            return (object, ())
+            return object
         }
 
-        func whenDurable(_ point: Void, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        func whenDurable(_ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
             simulation.whenSynced(node) { done(.success(())) }
         }
 

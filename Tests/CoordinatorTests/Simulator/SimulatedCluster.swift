@@ -249,15 +249,15 @@ extension SimulatedCluster {
         let key: String
         let write: ClientWrite
 
-        func storeLocally() throws -> (object: VersionedObject, durable: Void) {
+        func storeLocally() throws -> VersionedObject {
             let stored = cluster.nodes[coordinator]!.store[key] ?? VersionedObject()
             let object = try ReplicaStore.coordinate(
                 stored: stored, write: write, actor: coordinator, timestamp: cluster.agenda.now)
             cluster.store(object, key: key, at: coordinator)
-            return (object, ())
+            return object
         }
 
-        func whenDurable(_ point: Void, _ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        func whenDurable(_ done: @escaping @Sendable (Result<Void, any Error>) -> Void) {
             done(.success(()))
         }
 
