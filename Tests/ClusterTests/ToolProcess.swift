@@ -24,16 +24,32 @@ enum ToolProcess {
         process.standardOutput = out
         process.standardError = out
         try process.run()
-        let deadline = ContinuousClock.now + limit
-        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            try? out.close()
+        let status = try await exitStatus(of: process, within: limit)
+        try? out.close()
+        guard let status else {
             throw HarnessError("\(tool) \(arguments.joined(separator: " ")) ran past \(limit)")
         }
-        try? out.close()
         let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, text.trimmingCharacters(in: .whitespacesAndNewlines))
+        return (status, text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// The exit status, or nil after killing a process that ran past `limit`. Reaps with waitpid: Process's own
+    /// monitor can miss the exit of a tool that forks detached children (`dhrt-admin cluster start`).
+    private static func exitStatus(of process: Process, within limit: Duration) async throws -> Int32? {
+        let pid = process.processIdentifier
+        let deadline = ContinuousClock.now + limit
+        var status: Int32 = 0
+        while ContinuousClock.now < deadline {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid {
+                return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+            }
+            // Reaped by Process already: it has the status.
+            if result < 0, !process.isRunning { return process.terminationStatus }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        kill(pid, SIGKILL)
+        _ = waitpid(pid, &status, 0)
+        return nil
     }
 }
