@@ -33,15 +33,20 @@ enum HTTPClients {
         return roots
     }
 
-    /// A hint for the TLS failures an operator can fix from the command line, appended to the error.
-    static func hint(for error: any Error, url: String) -> String {
+    /// Why a request did not reach the node, in a line an operator can act on: TLS failures they can fix from
+    /// the command line get a short reason and the fix instead of the TLS library's error dump.
+    static func reason(for error: any Error, url: String) -> String {
         let text = "\(error)"
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
-            return "; the node's certificate is not trusted: pass --cacert with the CA that issued it"
+            return
+                "TLS handshake failed: the node's certificate is not trusted; pass --cacert with the CA that issued it"
+        }
+        if text.contains("failedToValidateHostname") {
+            return "TLS handshake failed: the node's certificate does not name the host in \(url)"
         }
         if url.hasPrefix("http://"), text.contains("remoteConnectionClosed") || text.contains("Connection reset") {
-            return "; if the node serves HTTPS (--tls-cert), use https://"
+            return "\(text); if the node serves HTTPS (--tls-cert), use https://"
         }
-        return ""
+        return text
     }
 }

@@ -49,7 +49,7 @@ struct NodeClient: Sendable {
         do {
             response = try await client.execute(request, timeout: timeout)
         } catch {
-            throw AdminError.unreachable(baseURL, "\(error)" + HTTPClients.hint(for: error, url: baseURL))
+            throw AdminError.unreachable(baseURL, HTTPClients.reason(for: error, url: baseURL))
         }
         let buffer = try await response.body.collect(upTo: 64 << 20)
         return NodeResponse(

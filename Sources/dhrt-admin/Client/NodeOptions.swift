@@ -14,7 +14,9 @@ struct NodeOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "PEM CA certificate that an https:// node's certificate must chain to (default: $DHRT_CACERT, else the system's roots).")
+        help: ArgumentHelp(
+            "PEM CA certificate that an https:// node's certificate must chain to (default: $DHRT_CACERT, else the "
+                + "system's roots)."))
     var cacert: String?
 
     func validate() throws {
