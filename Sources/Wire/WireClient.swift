@@ -2,6 +2,7 @@ public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One persistent connection to one peer, shared by every request to it.
 ///
@@ -220,6 +221,14 @@ public final class WireClient: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = configuration.tls {
+                        // Peers are dialled by address and verified against the cluster CA, not by name.
+                        try channel.pipeline.syncOperations.addHandlers(
+                            try NIOSSLClientHandler(context: tls, serverHostname: nil),
+                            TLSHandshakeWatch(
+                                timeout: configuration.connectTimeout,
+                                done: channel.eventLoop.makePromise(of: Void.self), onFailure: { _ in }))
+                    }
                     if let secret = configuration.secret {
                         let address = self.address
                         try channel.pipeline.syncOperations.addHandler(
@@ -246,9 +255,12 @@ public final class WireClient: Sendable {
                 }
             }
         bootstrap.connect(host: self.address.host, port: self.address.port).flatMap { channel in
-            // With a secret, the connection is usable once the server has proved it too.
+            // With TLS, the connection is usable once its handshake is done; with a secret, once the server
+            // has proved it too.
+            let tls = try? channel.pipeline.syncOperations.handler(type: TLSHandshakeWatch.self)
             let handshake = try? channel.pipeline.syncOperations.handler(type: WireHandshakeHandler.self)
-            let ready = handshake?.establishedFuture ?? channel.eventLoop.makeSucceededVoidFuture()
+            let secured = tls?.future ?? channel.eventLoop.makeSucceededVoidFuture()
+            let ready = secured.flatMap { handshake?.establishedFuture ?? channel.eventLoop.makeSucceededVoidFuture() }
             return ready.flatMapErrorThrowing { error in
                 channel.close(promise: nil)
                 throw error

@@ -1,3 +1,5 @@
+public import NIOSSL
+
 /// Limits and timings of a ``WireClient``.
 public struct WireClientConfiguration: Sendable {
     /// Largest request payload sent, and reply payload accepted, in bytes.
@@ -16,6 +18,8 @@ public struct WireClientConfiguration: Sendable {
     /// The cluster secret proven with ``WireHandshake`` on every connection before its first frame; nil: none.
     /// The server MUST have the same.
     public var secret: [UInt8]?
+    /// TLS spoken on every connection before anything else; nil: plain TCP. The server MUST agree.
+    public var tls: NIOSSLContext?
 
     /// Creates a configuration; the defaults suit a node.
     public init(
@@ -25,7 +29,8 @@ public struct WireClientConfiguration: Sendable {
         connectTimeout: Duration = .seconds(1),
         reconnectBackoff: Duration = .milliseconds(100),
         maxReconnectBackoff: Duration = .seconds(2),
-        secret: [UInt8]? = nil
+        secret: [UInt8]? = nil,
+        tls: NIOSSLContext? = nil
     ) {
         precondition(maxPayloadSize >= 0 && maxPayloadSize <= Int(UInt32.max) - FrameFormat.headerSize)
         precondition(maxInFlightPerConnection > 0 && maxQueuedPerConnection >= 0)
@@ -36,6 +41,7 @@ public struct WireClientConfiguration: Sendable {
         self.reconnectBackoff = reconnectBackoff
         self.maxReconnectBackoff = maxReconnectBackoff
         self.secret = secret
+        self.tls = tls
     }
 
     /// The pause after `failures` consecutive failed connects (at least 1).

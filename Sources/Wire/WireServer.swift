@@ -2,6 +2,7 @@ public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
 import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
 
 /// Accepts inter-node connections and answers their request frames with a handler.
@@ -213,6 +214,10 @@ public final class WireServer: Service, Sendable {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    if let tls = configuration.tls {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            NIOSSLServerHandler(context: tls), Self.tlsWatch(channel: channel, configuration, logger))
+                    }
                     if let secret = configuration.secret {
                         try channel.pipeline.syncOperations.addHandler(
                             Self.handshake(
@@ -242,6 +247,18 @@ public final class WireServer: Service, Sendable {
             handshake: WireHandshake(role: .server, secret: secret, nonce: WireHandshake.randomNonce()),
             timeout: configuration.handshakeTimeout, established: established,
             onRefuse: { reason in
+                logger.warning("refused inter-node connection", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+            })
+    }
+
+    /// Logs a peer that fails the TLS handshake (e.g. no certificate, or one not from the cluster's CA).
+    private static func tlsWatch(channel: any Channel, _ configuration: WireServerConfiguration, _ logger: Logger)
+        -> TLSHandshakeWatch
+    {
+        let peer = channel.remoteAddress.map { "\($0)" } ?? "?"
+        return TLSHandshakeWatch(
+            timeout: configuration.handshakeTimeout, done: channel.eventLoop.makePromise(of: Void.self),
+            onFailure: { reason in
                 logger.warning("refused inter-node connection", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
             })
     }

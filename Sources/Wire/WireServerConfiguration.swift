@@ -1,3 +1,5 @@
+public import NIOSSL
+
 /// Limits of a ``WireServer``.
 public struct WireServerConfiguration: Sendable {
     /// Largest request or response payload, in bytes. A request frame announcing more closes its connection.
@@ -14,6 +16,9 @@ public struct WireServerConfiguration: Sendable {
     public var handshakeTimeout: Duration
     /// The cluster secret every connection proves with ``WireHandshake`` before its first frame; nil: none.
     public var secret: [UInt8]?
+    /// TLS every connection speaks before anything else (the secret's handshake then runs inside it); nil:
+    /// plain TCP. Whether clients MUST present a certificate is the context's own setting.
+    public var tls: NIOSSLContext?
 
     /// Creates a configuration; the defaults suit a node.
     public init(
@@ -23,7 +28,8 @@ public struct WireServerConfiguration: Sendable {
         backlog: Int = 256,
         maxConnections: Int = 256,
         handshakeTimeout: Duration = .seconds(5),
-        secret: [UInt8]? = nil
+        secret: [UInt8]? = nil,
+        tls: NIOSSLContext? = nil
     ) {
         precondition(maxPayloadSize >= 0 && maxPayloadSize <= Int(UInt32.max) - FrameFormat.headerSize)
         precondition(maxInFlightPerConnection > 0)
@@ -34,5 +40,6 @@ public struct WireServerConfiguration: Sendable {
         self.maxConnections = maxConnections
         self.handshakeTimeout = handshakeTimeout
         self.secret = secret
+        self.tls = tls
     }
 }

@@ -84,6 +84,9 @@ struct DhrtNode: AsyncParsableCommand {
     @OptionGroup(title: "Limits and credentials")
     var frontDoor: FrontDoorOptions
 
+    @OptionGroup(title: "TLS")
+    var tls: TLSOptions
+
     @Option(
         name: .customLong("hint-max-bytes"),
         help: "Total bytes of hints this node holds for down replicas; more are refused (default 1073741824).")
@@ -120,7 +123,7 @@ struct DhrtNode: AsyncParsableCommand {
             memory: memory ? true : nil, sync: sync, timeoutMilliseconds: timeoutMilliseconds,
             readRepairChance: readRepairChance, join: join, transferConcurrency: transferConcurrency,
             transferBatchBytes: transferBatchBytes, resp: resp
-        ).withFrontDoor(frontDoor).withHints(
+        ).withFrontDoor(frontDoor).withTLS(tls).withHints(
             maxBytes: hintMaxBytes, maxAgeSeconds: hintMaxAgeSeconds, replayRate: hintReplayRate)
     }
 }

@@ -91,6 +91,9 @@ struct Bench: AsyncParsableCommand {
         let urls = nodes.split(separator: ",").map { NodeURL.normalized($0.trimmingCharacters(in: .whitespaces)) }
         var targets: [BenchRunner.Target] = []
         for url in urls {
+            if url.hasPrefix("https://") {
+                throw BenchOptionError("bench speaks plain HTTP only; --nodes \(url) is https (use wrk for HTTPS)")
+            }
             guard let (host, port) = NodeURL.hostAndPort(url), !url.dropFirst(7).contains("/") else {
                 throw BenchOptionError("--nodes takes http://HOST:PORT URLs separated by commas, got '\(url)'")
             }

@@ -23,11 +23,14 @@ struct NodeClient: Sendable {
     /// Sent as `Authorization: Bearer`, when set.
     var token: String?
     var timeout: TimeAmount = .seconds(10)
+    /// The CA file an https:// node's certificate is verified with; nil: the system's roots.
+    var caFile: String?
 
-    init(baseURL: String, token: String? = nil, timeout: TimeAmount = .seconds(10)) {
+    init(baseURL: String, token: String? = nil, timeout: TimeAmount = .seconds(10), caFile: String? = nil) {
         self.baseURL = baseURL
         self.token = token
         self.timeout = timeout
+        self.caFile = caFile
     }
 
     func send(
@@ -42,10 +45,11 @@ struct NodeClient: Sendable {
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response: HTTPClientResponse
+        let client = try HTTPClients.client(caFile: caFile)
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            response = try await client.execute(request, timeout: timeout)
         } catch {
-            throw AdminError.unreachable(baseURL, "\(error)")
+            throw AdminError.unreachable(baseURL, HTTPClients.reason(for: error, url: baseURL))
         }
         let buffer = try await response.body.collect(upTo: 64 << 20)
         return NodeResponse(

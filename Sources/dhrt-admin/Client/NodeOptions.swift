@@ -3,7 +3,7 @@ import Foundation
 
 /// Options shared by every command that talks to one node.
 struct NodeOptions: ParsableArguments {
-    @Option(name: .long, help: "Base URL of any dhrt node; every node accepts every request.")
+    @Option(name: .long, help: "Base URL of any dhrt node, http:// or https://; every node accepts every request.")
     var node: String = "http://127.0.0.1:8701"
 
     @Flag(name: .long, help: "Print JSON instead of text.")
@@ -12,13 +12,34 @@ struct NodeOptions: ParsableArguments {
     @Option(name: .long, help: "Bearer token sent to the node (default: $DHRT_TOKEN).")
     var token: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PEM CA certificate that an https:// node's certificate must chain to (default: $DHRT_CACERT, else the "
+                + "system's roots)."))
+    var cacert: String?
+
     func validate() throws {
         guard NodeURL.isValid(node) else {
-            throw ValidationError("--node must look like http://HOST:PORT, got '\(node)'.")
+            throw ValidationError("--node must look like http://HOST:PORT or https://HOST:PORT, got '\(node)'.")
+        }
+        if let path = resolvedCACert {
+            do {
+                _ = try HTTPClients.certificates(path)
+            } catch {
+                throw ValidationError("\(error)")
+            }
         }
     }
 
-    var client: NodeClient { NodeClient(baseURL: NodeURL.normalized(node), token: resolvedToken) }
+    var client: NodeClient {
+        NodeClient(baseURL: NodeURL.normalized(node), token: resolvedToken, caFile: resolvedCACert)
+    }
+
+    /// `--cacert`, else `DHRT_CACERT`, else none.
+    var resolvedCACert: String? {
+        cacert ?? ProcessInfo.processInfo.environment["DHRT_CACERT"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     /// `path` fetched from every member the node lists, by name, all at once; a member that does not answer
     /// within 5 s maps to `["unreachable": true]`.
@@ -29,11 +50,14 @@ struct NodeOptions: ParsableArguments {
             return (name, http)
         }
         let token = resolvedToken
+        let caFile = resolvedCACert
+        let scheme = NodeURL.scheme(node)
         // The tasks hand back bytes (Sendable); the JSON is parsed here.
         let bodies = await withTaskGroup(of: (String, [UInt8]?).self) { group in
             for (name, http) in members {
                 group.addTask {
-                    let client = NodeClient(baseURL: "http://\(http)", token: token, timeout: .seconds(5))
+                    let client = NodeClient(
+                        baseURL: "\(scheme)://\(http)", token: token, timeout: .seconds(5), caFile: caFile)
                     return (name, try? await client.expect(.GET, path).body)
                 }
             }
@@ -104,11 +128,20 @@ enum QuorumValue {
     }
 }
 
-/// Checks and tidies node base URLs.
+/// Checks and tidies node base URLs, `http://` or `https://`.
 enum NodeURL {
+    /// `https` or `http`, as the URL says.
+    static func scheme(_ url: String) -> String { url.hasPrefix("https://") ? "https" : "http" }
+
+    private static func authority(_ url: String) -> Substring? {
+        for prefix in ["http://", "https://"] where url.hasPrefix(prefix) {
+            return url.dropFirst(prefix.count).split(separator: "/", maxSplits: 1).first ?? ""
+        }
+        return nil
+    }
+
     static func isValid(_ url: String) -> Bool {
-        guard url.hasPrefix("http://") else { return false }
-        let rest = url.dropFirst("http://".count).split(separator: "/", maxSplits: 1).first ?? ""
+        guard let rest = authority(url) else { return false }
         guard let colon = rest.lastIndex(of: ":") else { return !rest.isEmpty }
         guard let port = Int(rest[rest.index(after: colon)...]) else { return false }
         return (1...65535).contains(port) && colon != rest.startIndex
@@ -120,11 +153,10 @@ enum NodeURL {
         return url
     }
 
-    /// Host and port of `http://HOST[:PORT]`.
+    /// Host and port of `http://HOST[:PORT]` or `https://HOST[:PORT]`.
     static func hostAndPort(_ url: String) -> (host: String, port: Int)? {
-        guard isValid(url) else { return nil }
-        let rest = url.dropFirst("http://".count).split(separator: "/", maxSplits: 1).first ?? ""
-        guard let colon = rest.lastIndex(of: ":") else { return (String(rest), 80) }
+        guard isValid(url), let rest = authority(url) else { return nil }
+        guard let colon = rest.lastIndex(of: ":") else { return (String(rest), scheme(url) == "https" ? 443 : 80) }
         guard let port = Int(rest[rest.index(after: colon)...]) else { return nil }
         return (String(rest[..<colon]), port)
     }

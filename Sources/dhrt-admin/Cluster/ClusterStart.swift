@@ -37,7 +37,12 @@ struct ClusterStart: AsyncParsableCommand {
     @Option(help: "Path of the dhrt-node binary (default: beside dhrt-admin, else PATH).")
     var nodeBinary: String?
 
-    @Flag(help: "Generate a client token, an admin token and a cluster secret, print the tokens, and require them.")
+    @Flag(
+        help: ArgumentHelp(
+            "Require generated tokens and a cluster secret, and serve TLS with certificates of a new local CA.",
+            discussion:
+                "Writes DIR/secrets.toml and DIR/tls/ (ca.pem, and per node NAME.pem and NAME-key.pem for "
+                + "127.0.0.1 and localhost); the nodes serve HTTPS (and RESP over TLS) and mutual cluster TLS."))
     var secure = false
 
     @Option(help: "Seconds to wait for every node to be ready (GET /v1/ready) and to know all members.")
@@ -87,7 +92,8 @@ struct ClusterStart: AsyncParsableCommand {
         }
         let layout = ClusterLayout(
             nodes: n, baseHTTP: baseHTTP, baseCluster: baseCluster, memory: memory, sync: sync,
-            partitions: partitions, replicas: replicas, binary: binary, secure: secure ? true : nil, baseRESP: baseRESP)
+            partitions: partitions, replicas: replicas, binary: binary, secure: secure ? true : nil, baseRESP: baseRESP,
+            tls: secure ? true : nil)
         for index in layout.indices {
             let ports = [baseHTTP + index - 1, baseCluster + index - 1] + (baseRESP.map { [$0 + index - 1] } ?? [])
             for port in ports where !ProcessControl.isPortFree(port) {
@@ -101,6 +107,8 @@ struct ClusterStart: AsyncParsableCommand {
             print("client token: \(tokens.client)")
             print("admin token:  \(tokens.admin)")
             print("(kept in \(cluster.secretsPath); e.g. export DHRT_TOKEN=\(tokens.admin))")
+            try cluster.writeCertificates(layout)
+            print("TLS: a new CA in \(cluster.caPath); HTTPS, RESP over TLS and mutual cluster TLS")
         }
         for index in layout.indices {
             let pid = try cluster.startNode(index, layout: layout)
@@ -109,6 +117,10 @@ struct ClusterStart: AsyncParsableCommand {
         }
         try await ClusterStart.waitReady(cluster, layout: layout, indices: Array(layout.indices), seconds: timeout)
         print("cluster of \(n) ready in \(cluster.directory)")
+        if secure {
+            print("try: curl --cacert \(cluster.caPath) \(layout.url(1))/v1/ready")
+            print("     dhrt-admin status --node \(layout.url(1)) --cacert \(cluster.caPath)")
+        }
     }
 
     /// Waits for readiness of `indices`, then for every node to list all members; fails naming the log to read.
@@ -118,7 +130,7 @@ struct ClusterStart: AsyncParsableCommand {
         let deadline = Date().addingTimeInterval(seconds)
         for index in indices {
             let ready = await Readiness.waitReady(
-                layout.url(index), seconds: max(1, deadline.timeIntervalSinceNow),
+                cluster.client(index, layout: layout), seconds: max(1, deadline.timeIntervalSinceNow),
                 alive: { cluster.runningPID(index) != nil })
             guard ready else {
                 let reason = cluster.runningPID(index) == nil ? "exited" : "is not ready after \(Int(seconds)) s"
@@ -127,8 +139,8 @@ struct ClusterStart: AsyncParsableCommand {
         }
         for index in layout.indices where cluster.runningPID(index) != nil {
             let seen = await Readiness.waitMembers(
-                layout.url(index), count: layout.nodes, seconds: max(1, deadline.timeIntervalSinceNow),
-                token: cluster.adminToken())
+                cluster.client(index, layout: layout), count: layout.nodes,
+                seconds: max(1, deadline.timeIntervalSinceNow))
             if seen < layout.nodes {
                 print("warning: \(layout.name(index)) lists \(seen) of \(layout.nodes) members so far")
             }

@@ -19,7 +19,7 @@ struct ClusterStatus: AsyncParsableCommand {
         var rows: [[String: Any]] = []
         for index in layout.indices {
             let pid = cluster.runningPID(index)
-            var client = NodeClient(baseURL: layout.url(index), token: cluster.adminToken())
+            var client = cluster.client(index, layout: layout)
             client.timeout = .seconds(2)
             var healthy = false
             if pid != nil, let response = try? await client.send(.GET, "/health") { healthy = response.isSuccess }

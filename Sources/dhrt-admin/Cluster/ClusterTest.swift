@@ -23,7 +23,7 @@ struct ClusterTest: AsyncParsableCommand {
         }
         let key = "cluster-test-\(UInt32.random(in: 0...UInt32.max))"
         let quorum = [("X-Dhrt-Consistency", "quorum")]
-        let client = { (index: Int) in NodeClient(baseURL: layout.url(index), token: cluster.adminToken()) }
+        let client = { (index: Int) in cluster.client(index, layout: layout) }
         let last = layout.nodes
         var steps = StepPrinter()
 

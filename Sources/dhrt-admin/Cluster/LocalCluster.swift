@@ -14,11 +14,13 @@ struct ClusterLayout: Codable, Equatable {
     var secure: Bool? = nil
     /// Redis protocol port of node 1; nil: no RESP front door.
     var baseRESP: Int? = nil
+    /// Whether the nodes serve HTTPS (and RESP over TLS) and mutual cluster TLS with the certificates of `tls/`.
+    var tls: Bool? = nil
 
     func name(_ index: Int) -> String { "n\(index)" }
     func httpAddress(_ index: Int) -> String { "127.0.0.1:\(baseHTTP + index - 1)" }
     func clusterAddress(_ index: Int) -> String { "127.0.0.1:\(baseCluster + index - 1)" }
-    func url(_ index: Int) -> String { "http://" + httpAddress(index) }
+    func url(_ index: Int) -> String { (tls == true ? "https://" : "http://") + httpAddress(index) }
     func respAddress(_ index: Int) -> String? { baseRESP.map { "127.0.0.1:\($0 + index - 1)" } }
     var indices: ClosedRange<Int> { 1...nodes }
 }
@@ -91,6 +93,11 @@ struct LocalCluster {
         return pid
     }
 
+    /// A client of node `index`: its URL, the admin token of a secure cluster, and the cluster's CA with TLS.
+    func client(_ index: Int, layout: ClusterLayout) -> NodeClient {
+        NodeClient(baseURL: layout.url(index), token: adminToken(), caFile: layout.tls == true ? caPath : nil)
+    }
+
     /// Starts node `index` detached and records its PID.
     func startNode(_ index: Int, layout: ClusterLayout) throws -> pid_t {
         var arguments = [
@@ -104,6 +111,7 @@ struct LocalCluster {
         if let partitions = layout.partitions { arguments += ["--partitions", "\(partitions)"] }
         if let replicas = layout.replicas { arguments += ["--n", "\(replicas)"] }
         if layout.secure == true { arguments += ["--config", secretsPath] }
+        if layout.tls == true { arguments += tlsArguments(layout.name(index)) }
         try FileManager.default.createDirectory(atPath: dataPath(index), withIntermediateDirectories: true)
         let banner = "---- \(Date()) dhrt-node \(arguments.joined(separator: " "))\n"
         appendToLog(index, banner)
@@ -135,8 +143,8 @@ struct LocalCluster {
 enum Readiness {
     /// Polls `GET /v1/ready` until it answers 2xx (data requests can succeed) or `seconds` pass. `/health` would
     /// answer as soon as the node listens, before it is in a cluster.
-    static func waitReady(_ url: String, seconds: Double, alive: () -> Bool = { true }) async -> Bool {
-        var client = NodeClient(baseURL: url)
+    static func waitReady(_ client: NodeClient, seconds: Double, alive: () -> Bool = { true }) async -> Bool {
+        var client = client
         client.timeout = .seconds(1)
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
@@ -148,8 +156,8 @@ enum Readiness {
     }
 
     /// Polls `/v1/status` until it lists at least `count` members, or `seconds` pass. Returns the members seen.
-    static func waitMembers(_ url: String, count: Int, seconds: Double, token: String? = nil) async -> Int {
-        var client = NodeClient(baseURL: url, token: token)
+    static func waitMembers(_ client: NodeClient, count: Int, seconds: Double) async -> Int {
+        var client = client
         client.timeout = .seconds(1)
         let deadline = Date().addingTimeInterval(seconds)
         var seen = 0

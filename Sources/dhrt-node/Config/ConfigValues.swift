@@ -31,6 +31,11 @@ struct ConfigValues: Sendable, Decodable, Equatable {
     var hintMaxBytes: Int?
     var hintMaxAgeSeconds: Int?
     var hintReplayRate: Int?
+    var tlsCert: String?
+    var tlsKey: String?
+    var clusterTLSCert: String?
+    var clusterTLSKey: String?
+    var clusterTLSCA: String?
 
     enum CodingKeys: String, CodingKey {
         case name
@@ -57,6 +62,11 @@ struct ConfigValues: Sendable, Decodable, Equatable {
         case hintMaxBytes = "hint-max-bytes"
         case hintMaxAgeSeconds = "hint-max-age-s"
         case hintReplayRate = "hint-replay-rate"
+        case tlsCert = "tls-cert"
+        case tlsKey = "tls-key"
+        case clusterTLSCert = "cluster-tls-cert"
+        case clusterTLSKey = "cluster-tls-key"
+        case clusterTLSCA = "cluster-tls-ca"
     }
 
     init(
@@ -119,6 +129,11 @@ struct ConfigValues: Sendable, Decodable, Equatable {
         merged.hintMaxBytes = first.hintMaxBytes ?? second.hintMaxBytes
         merged.hintMaxAgeSeconds = first.hintMaxAgeSeconds ?? second.hintMaxAgeSeconds
         merged.hintReplayRate = first.hintReplayRate ?? second.hintReplayRate
+        merged.tlsCert = first.tlsCert ?? second.tlsCert
+        merged.tlsKey = first.tlsKey ?? second.tlsKey
+        merged.clusterTLSCert = first.clusterTLSCert ?? second.clusterTLSCert
+        merged.clusterTLSKey = first.clusterTLSKey ?? second.clusterTLSKey
+        merged.clusterTLSCA = first.clusterTLSCA ?? second.clusterTLSCA
         return merged
     }
 

@@ -38,6 +38,10 @@ struct NodeConfig: Sendable {
     var frontDoor = FrontDoor.defaults
     /// Bounds and pace of the hints this node holds as a fallback.
     var hints = HintQueue.Limits()
+    /// The certificate files as configured.
+    var tlsFiles = TLSFiles()
+    /// TLS of the client ports and of the inter-node port, loaded from `tlsFiles`.
+    var tls = NodeTLS.none
 }
 
 /// A configuration problem, reported to the operator as is.
@@ -109,6 +113,7 @@ extension NodeConfig {
         }
         let frontDoor = try FrontDoor.resolve(merged)
         let hints = try hintLimits(merged)
+        let tlsFiles = try TLSFiles.resolve(merged)
         return NodeConfig(
             name: name,
             dataDirectory: merged.dataDirectory ?? "./data/\(name)",
@@ -126,7 +131,9 @@ extension NodeConfig {
             transferConcurrency: transferConcurrency,
             transferBatchBytes: transferBatchBytes,
             frontDoor: frontDoor,
-            hints: hints
+            hints: hints,
+            tlsFiles: tlsFiles,
+            tls: try NodeTLS.load(tlsFiles)
         )
     }
 

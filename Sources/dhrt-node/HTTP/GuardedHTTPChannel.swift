@@ -4,9 +4,11 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import NIOSSL
 
 /// Hummingbird's HTTP/1.1 channel with the node's front door in front of it: a connection limit, the header,
-/// body and idle timeouts, and the object fast path.
+/// body and idle timeouts, and the object fast path; with a certificate, TLS in front of them all (the port then
+/// speaks HTTPS only: a plain request fails the TLS handshake and the connection closes).
 struct GuardedHTTPChannel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
@@ -42,6 +44,9 @@ struct GuardedHTTPChannel: ServerChildChannel {
         let inner = HTTP1Channel(
             responder: responder, configuration: .init(additionalChannelHandlers: tap.handlers))
         do {
+            if let tls = node.config.tls.http {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+            }
             if count > door.maxHTTPConnections {
                 node.logger.warning("refusing HTTP connection: too many open", metadata: ["open": "\(count - 1)"])
                 let error = APIError.unavailable(

@@ -20,7 +20,9 @@ func runNode(_ config: NodeConfig) async throws {
     let local = MemberInfo(
         name: config.name, clusterAddress: config.cluster.description, httpAddress: config.http.description)
     let door = config.frontDoor
-    let pool = WireClientPool(configuration: WireClientConfiguration(secret: door.clusterSecret), logger: logger)
+    let tls = config.tls
+    let pool = WireClientPool(
+        configuration: WireClientConfiguration(secret: door.clusterSecret, tls: tls.clusterClient), logger: logger)
     let cluster = try ClusterState(
         local: local, partitions: config.partitions, replicas: config.replicas, pool: pool,
         ringPath: config.memory ? nil : config.dataDirectory + "/RING", logger: logger)
@@ -41,7 +43,7 @@ func runNode(_ config: NodeConfig) async throws {
         host: config.cluster.host, port: config.cluster.port,
         configuration: WireServerConfiguration(
             maxConnections: door.maxClusterConnections, handshakeTimeout: door.handshakeTimeout,
-            secret: door.clusterSecret),
+            secret: door.clusterSecret, tls: tls.clusterServer),
         logger: logger,
         responder: { frame, loop, reply in interNode.respond(frame, on: loop, reply: reply) })
     let http = Application(
@@ -59,7 +61,12 @@ func runNode(_ config: NodeConfig) async throws {
             "cluster": "\(config.cluster)", "seeds": "\(config.seeds)",
             "data": "\(config.memory ? "memory" : config.dataDirectory)", "sync": "\(config.sync.rawValue)",
             "partitions": "\(config.partitions)", "n": "\(config.replicas)", "actor": "\(identity.actor)",
+            "https": "\(tls.http != nil)", "cluster_tls": "\(tls.clusterTLSMode)",
         ])
+    if tls.clusterServer != nil, !tls.verifiesPeers {
+        logger.warning(
+            "cluster TLS without --cluster-tls-ca encrypts but verifies no peer: any certificate is accepted")
+    }
     let group = ServiceGroup(
         configuration: ServiceGroupConfiguration(
             services: [

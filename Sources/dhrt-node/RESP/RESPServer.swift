@@ -1,11 +1,13 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
 /// The Redis protocol front door (`--resp HOST:PORT`): a TCP server whose connections speak RESP2, or RESP3 after
-/// `HELLO 3`, and reach the store through the same `KVService` as HTTP.
+/// `HELLO 3`, and reach the store through the same `KVService` as HTTP. With the HTTP port's certificate
+/// (`--tls-cert`) it speaks TLS only, as `redis-cli --tls` expects.
 ///
 /// Stops accepting on graceful shutdown and closes its connections (a command in flight loses its answer, as an
 /// HTTP request cut by the node's stop would).
@@ -33,6 +35,13 @@ struct RESPServer: Service {
                 channel.closeFuture.whenComplete { _ in
                     shared.connections.wrappingDecrement(ordering: .relaxed)
                     open.remove(channel)
+                }
+                if let tls = node.config.tls.http {
+                    do {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    } catch {
+                        return channel.close()
+                    }
                 }
                 guard count <= door.maxHTTPConnections else {
                     node.logger.warning("refusing RESP connection: too many open", metadata: ["open": "\(count - 1)"])
