@@ -20,6 +20,9 @@ struct NodeOptions: ParsableArguments {
 
     var client: NodeClient { NodeClient(baseURL: NodeURL.normalized(node), token: resolvedToken) }
 
+    /// The kv commands' client, generated from Docs/openapi.yaml.
+    var kv: KVClient { KVClient(baseURL: NodeURL.normalized(node), token: resolvedToken) }
+
     /// `path` fetched from every member the node lists, by name, all at once; a member that does not answer
     /// within 5 s maps to `["unreachable": true]`.
     func fromEveryMember(_ path: String) async throws -> [String: [String: Any]] {
