@@ -81,6 +81,9 @@ struct TransportFailureReporter: ClientMiddleware {
     ) async throws -> (HTTPResponse, HTTPBody?) {
         do {
             return try await next(request, body, baseURL)
+        } catch let error as ClientError {
+            // The runtime has already wrapped what the transport threw.
+            throw TransportFailure(underlying: error.underlyingError)
         } catch {
             throw TransportFailure(underlying: error)
         }

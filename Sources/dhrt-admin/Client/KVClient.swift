@@ -136,7 +136,9 @@ struct KVClient: Sendable {
             if let failure = error.underlyingError as? TransportFailure {
                 throw AdminError.unreachable(baseURL, failure.description)
             }
-            throw AdminError.badAnswer("\(baseURL) gave an answer that does not follow the API: \(error)")
+            throw AdminError.badAnswer(
+                "\(baseURL) gave an answer that does not follow the API: \(error.causeDescription) \(error.underlyingError)"
+            )
         }
     }
 
