@@ -136,9 +136,8 @@ struct KVClient: Sendable {
             if let failure = error.underlyingError as? TransportFailure {
                 throw AdminError.unreachable(baseURL, failure.description)
             }
-            throw AdminError.badAnswer(
-                "\(baseURL) gave an answer that does not follow the API: \(error.causeDescription) \(error.underlyingError)"
-            )
+            let reason = "\(error.causeDescription) \(error.underlyingError)"
+            throw AdminError.badAnswer("\(baseURL) gave an answer outside the API: \(reason)")
         }
     }
 
