@@ -24,6 +24,8 @@ swift build --build-tests
 # machine while the cluster suites' bounded waits for their nodes run out.
 swift test --skip-build --skip '^ClusterTests\.'
 swift test --skip-build --filter '^ClusterTests\.'
+# The API against Docs/openapi.yaml: schemathesis on a real node (Docs/TESTING.md).
+bash scripts/schemathesis.sh
 # Partitions as real packet loss: nodes in network namespaces (root only; Docs/TESTING.md). One fixed seed, so a
 # failure names the command that replays it.
 if [ "$(id -u)" -eq 0 ]; then

@@ -97,13 +97,27 @@ struct ReplicationTests {
     @Test func batchAppliesEachItemAndReportsItsResult() async throws {
         let body =
             #"[{"op":"put","key":"a","value":"1"},{"op":"put","key":"b","value_base64":"Mg=="},"#
-            + #"{"op":"delete","key":"a"},{"op":"frobnicate","key":"c"}]"#
+            + #"{"op":"delete","key":"a"},{"op":"put","key":"c","value":"3","context":"bogus"}]"#
         let reply = try await HTTP.send(.POST, "\(cluster[0].httpURL)/v1/kv/batched/_batch", text: body)
         #expect(reply.status == 200)
-        let statuses = (reply.object["results"] as? [[String: Any]] ?? []).map { $0["status"] as? Int }
-        #expect(statuses == [204, 204, 204, 400])
+        let results = reply.object["results"] as? [[String: Any]] ?? []
+        #expect(results.map { $0["status"] as? Int } == [204, 204, 204, 400])
+        #expect(results.last?["error"] as? String == "bad_context")
         #expect(try await HTTP.send(.GET, "\(cluster[1].httpURL)/v1/kv/batched/b").text == "2")
         #expect(try await HTTP.send(.GET, "\(cluster[2].httpURL)/v1/kv/batched/a").status == 404)
+    }
+
+    @Test(arguments: [
+        #"{"op":"frobnicate","key":"c"}"#, #"{"op":"put","key":"","value":"x"}"#,
+        #"{"op":"put","key":"c","value_base64":"not base64"}"#,
+    ])
+    func batchWithAMalformedItem_isRefusedWhole_andAppliesNothing(item: String) async throws {
+        let body = #"[{"op":"put","key":"first","value":"1"},"# + item + "]"
+        let reply = try await HTTP.send(.POST, "\(cluster[0].httpURL)/v1/kv/refused/_batch", text: body)
+        #expect(reply.status == 400)
+        #expect(reply.object["error"] as? String == "bad_batch")
+        #expect((reply.object["detail"] as? String)?.hasPrefix("item 1: ") == true)
+        #expect(try await HTTP.send(.GET, "\(cluster[1].httpURL)/v1/kv/refused/first").status == 404)
     }
 
     @Test func droppingACollectionRemovesItsKeysOnEveryNode() async throws {

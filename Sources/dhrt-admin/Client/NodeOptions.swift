@@ -41,6 +41,9 @@ struct NodeOptions: ParsableArguments {
         cacert ?? ProcessInfo.processInfo.environment["DHRT_CACERT"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// The kv commands' client, generated from Docs/openapi.yaml.
+    var kv: KVClient { KVClient(baseURL: NodeURL.normalized(node), token: resolvedToken, caFile: resolvedCACert) }
+
     /// `path` fetched from every member the node lists, by name, all at once; a member that does not answer
     /// within 5 s maps to `["unreachable": true]`.
     func fromEveryMember(_ path: String) async throws -> [String: [String: Any]] {

@@ -23,14 +23,14 @@ struct ClusterTest: AsyncParsableCommand {
         }
         let key = "cluster-test-\(UInt32.random(in: 0...UInt32.max))"
         let quorum = [("X-Dhrt-Consistency", "quorum")]
-        let client = { (index: Int) in cluster.client(index, layout: layout) }
+        let client = { (index: Int) in cluster.kvClient(index, layout: layout) }
         let last = layout.nodes
         var steps = StepPrinter()
 
         try await steps.run("PUT \(key)=one on n1") {
-            _ = try await client(1).expect(
-                .PUT, NodeClient.kvPath(collection: "default", key: key),
-                headers: quorum, body: Array("one".utf8))
+            _ = try await client(1).write(
+                collection: "default", key: key, value: Array("one".utf8), contentType: nil, context: nil,
+                quorum: quorum)
         }
         for index in [2, 3] {
             try await steps.run("GET on n\(index) returns one") {
@@ -43,12 +43,10 @@ struct ClusterTest: AsyncParsableCommand {
             for _ in 0..<100 where cluster.runningPID(last) != nil { try await Task.sleep(for: .milliseconds(50)) }
         }
         try await steps.run("PUT \(key)=two on n1 with quorum while n\(last) is down") {
-            let read = try await KVRead.perform(client(1), collection: "default", key: key, quorum: quorum)
-            var headers = quorum
-            if let context = read.context { headers.append(("X-Dhrt-Context", context)) }
-            _ = try await client(1).expect(
-                .PUT, NodeClient.kvPath(collection: "default", key: key),
-                headers: headers, body: Array("two".utf8))
+            let read = try await client(1).read(collection: "default", key: key, quorum: quorum)
+            _ = try await client(1).write(
+                collection: "default", key: key, value: Array("two".utf8), contentType: nil, context: read.context,
+                quorum: quorum)
         }
         try await steps.run("GET on n2 with quorum returns two") {
             try await ClusterTest.expectValue(client(2), key: key, "two", headers: quorum)
@@ -60,14 +58,14 @@ struct ClusterTest: AsyncParsableCommand {
         try await steps.run("GET on n\(last) with quorum returns two") {
             try await ClusterTest.expectValue(client(last), key: key, "two", headers: quorum)
         }
-        _ = try? await client(1).send(.DELETE, NodeClient.kvPath(collection: "default", key: key), headers: quorum)
+        _ = try? await client(1).delete(collection: "default", key: key, context: nil, quorum: quorum)
         print("cluster test passed (\(steps.count) steps)")
     }
 
-    static func expectValue(_ client: NodeClient, key: String, _ expected: String, headers: [(String, String)])
+    static func expectValue(_ client: KVClient, key: String, _ expected: String, headers: [(String, String)])
         async throws
     {
-        let read = try await KVRead.perform(client, collection: "default", key: key, quorum: headers)
+        let read = try await client.read(collection: "default", key: key, quorum: headers)
         let values = read.values.map { String(decoding: $0, as: UTF8.self) }
         guard values == [expected] else {
             throw AdminError.failed("expected \(expected), got \(values.joined(separator: " | "))")

@@ -98,6 +98,11 @@ struct LocalCluster {
         NodeClient(baseURL: layout.url(index), token: adminToken(), caFile: layout.tls == true ? caPath : nil)
     }
 
+    /// The kv client of node `index`, with the same token and CA as `client(_:layout:)`.
+    func kvClient(_ index: Int, layout: ClusterLayout) -> KVClient {
+        KVClient(baseURL: layout.url(index), token: adminToken(), caFile: layout.tls == true ? caPath : nil)
+    }
+
     /// Starts node `index` detached and records its PID.
     func startNode(_ index: Int, layout: ClusterLayout) throws -> pid_t {
         var arguments = [

@@ -22,10 +22,8 @@ struct KVDel: AsyncParsableCommand {
 
     func run() async throws {
         let (collection, key) = try collectionAndKey(words)
-        var headers = quorum.headers
-        if let context { headers.append(("X-Dhrt-Context", context)) }
-        let response = try await options.client.expect(
-            .DELETE, NodeClient.kvPath(collection: collection, key: key), headers: headers)
-        print(options.json ? WriteReport.json(response, collection: collection, key: key) : WriteReport.text(response))
+        let answer = try await options.kv.delete(
+            collection: collection, key: key, context: context, quorum: quorum.headers)
+        print(options.json ? WriteReport.json(answer, collection: collection, key: key) : WriteReport.text(answer))
     }
 }

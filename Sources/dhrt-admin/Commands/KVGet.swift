@@ -22,7 +22,7 @@ struct KVGet: AsyncParsableCommand {
 
     func run() async throws {
         let (collection, key) = try collectionAndKey(words)
-        let reading = try await KVRead.perform(options.client, collection: collection, key: key, quorum: quorum.headers)
+        let reading = try await options.kv.read(collection: collection, key: key, quorum: quorum.headers)
         print(options.json ? reading.json() : reading.text(verbose: verbose))
     }
 }
@@ -33,18 +33,11 @@ struct KVRead {
     var key: String
     var values: [[UInt8]]
     var context: String?
-    var response: NodeResponse
-
-    static func perform(
-        _ client: NodeClient, collection: String, key: String, quorum: [(String, String)]
-    ) async throws -> KVRead {
-        let path = NodeClient.kvPath(collection: collection, key: key)
-        let response = try await client.expect(.GET, path, headers: quorum, accepting: [300])
-        let values = response.status == 300 ? Siblings.values(in: response.body) : [response.body]
-        return KVRead(
-            collection: collection, key: key, values: values,
-            context: response.header("X-Dhrt-Context") ?? Siblings.context(in: response.body), response: response)
-    }
+    /// 200 for a value, 300 for siblings.
+    var status: Int
+    var replicas: String?
+    var acks: Int?
+    var repaired: Int?
 
     func text(verbose: Bool) -> String {
         var lines: [String] = []
@@ -56,61 +49,21 @@ struct KVRead {
         }
         if verbose || values.count > 1, let context { lines.append("context: \(context)") }
         if verbose {
-            for name in ["X-Dhrt-Replicas", "X-Dhrt-Acks", "X-Dhrt-Repaired"] {
-                if let value = response.header(name) { lines.append("\(name.dropFirst(7).lowercased()): \(value)") }
-            }
+            if let replicas { lines.append("replicas: \(replicas)") }
+            if let acks { lines.append("acks: \(acks)") }
+            if let repaired { lines.append("repaired: \(repaired)") }
         }
         return lines.joined(separator: "\n")
     }
 
     func json() -> String {
         var object: [String: Any] = [
-            "collection": collection, "key": key, "status": response.status,
-            "values": values.map { ValueText.render($0) },
+            "collection": collection, "key": key, "status": status, "values": values.map { ValueText.render($0) },
         ]
         object["context"] = context
-        object["replicas"] = response.header("X-Dhrt-Replicas")
-        object["acks"] = response.header("X-Dhrt-Acks")
+        object["replicas"] = replicas
+        object["acks"] = acks.map(String.init)
         return JSONText.render(object)
-    }
-}
-
-/// Reads the node's 300 Multiple Choices body, whatever exact field names it uses.
-enum Siblings {
-    static func values(in body: [UInt8]) -> [[UInt8]] {
-        guard let root = try? JSONSerialization.jsonObject(with: Data(body)) else { return [body] }
-        let list: [Any]
-        if let array = root as? [Any] {
-            list = array
-        } else if let object = root as? [String: Any],
-            let array = object["siblings"] as? [Any] ?? object["values"] as? [Any]
-        {
-            list = array
-        } else {
-            return [body]
-        }
-        return list.map { item in
-            if let text = item as? String { return decode(text) }
-            if let object = item as? [String: Any] {
-                if object["deleted"] as? Bool == true || object["tombstone"] as? Bool == true {
-                    return Array("(deleted)".utf8)
-                }
-                if let text = object["value"] as? String { return decode(text) }
-            }
-            return Array("\(item)".utf8)
-        }
-    }
-
-    static func context(in body: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
-        return object["context"] as? String
-    }
-
-    private static func decode(_ base64: String) -> [UInt8] {
-        var text = base64.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        if let data = Data(base64Encoded: text) { return Array(data) }
-        return Array(base64.utf8)
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DhrtClient
 import Foundation
 
 /// `dhrt-admin kv list COLLECTION`.
@@ -28,33 +29,40 @@ struct KVList: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var path = "/v1/kv/\(PathEscape.component(collection))?limit=\(limit)"
-        // The cursor is base64url, which needs no escaping; escaping it anyway is harmless.
-        if let cursor { path += "&cursor=\(PathEscape.query(cursor))" }
-        if let after { path += "&after=\(PathEscape.query(after))" }
-        let response = try await options.client.expect(.GET, path)
+        let page = try await options.kv.list(collection: collection, limit: limit, cursor: cursor, after: after)
         if options.json {
-            print(response.text)
+            print(KeyPageJSON.render(page))
             return
         }
-        let page = KeyPage(response.body)
         page.keys.forEach { print($0) }
         if let next = page.next { print("… more: --cursor \(next)") }
     }
 }
 
-/// One page of a key listing, read leniently.
-struct KeyPage {
-    var keys: [String] = []
-    var next: String?
+/// A key page as the node writes it: compact JSON, its members in the node's order.
+enum KeyPageJSON {
+    static func render(_ page: Components.Schemas.KeyPage) -> String {
+        var parts = [#""collection":"# + quoted(page.collection)]
+        if let encoding = page.encoding { parts.append(#""encoding":"# + quoted(encoding.rawValue)) }
+        parts.append(#""keys":["# + page.keys.map(quoted).joined(separator: ",") + "]")
+        parts.append(#""next":"# + (page.next.map(quoted) ?? "null"))
+        return "{" + parts.joined(separator: ",") + "}"
+    }
 
-    init(_ body: [UInt8]) {
-        let root = try? JSONSerialization.jsonObject(with: Data(body))
-        if let array = root as? [String] {
-            keys = array
-        } else if let object = root as? [String: Any] {
-            keys = (object["keys"] as? [Any] ?? []).map { "\($0)" }
-            next = object["next"] as? String ?? object["after"] as? String ?? object["cursor"] as? String
+    /// A JSON string with the node's escapes: quote, backslash, \n, \r, \t and \u00XX for other controls.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
         }
+        return out + "\""
     }
 }

@@ -28,29 +28,25 @@ struct KVSet: AsyncParsableCommand {
 
     func run() async throws {
         let (collection, key) = try collectionAndKey(Array(words.dropLast()))
-        var headers = quorum.headers + [("Content-Type", contentType)]
-        if let context { headers.append(("X-Dhrt-Context", context)) }
-        let response = try await options.client.expect(
-            .PUT, NodeClient.kvPath(collection: collection, key: key), headers: headers,
-            body: Array(words.last!.utf8))
-        print(options.json ? WriteReport.json(response, collection: collection, key: key) : WriteReport.text(response))
+        let answer = try await options.kv.write(
+            collection: collection, key: key, value: Array(words.last!.utf8), contentType: contentType,
+            context: context, quorum: quorum.headers)
+        print(options.json ? WriteReport.json(answer, collection: collection, key: key) : WriteReport.text(answer))
     }
 }
 
 /// Prints what a node said about a write or delete.
 enum WriteReport {
-    static func text(_ response: NodeResponse) -> String {
-        var parts = ["ok"]
-        if let acks = response.header("X-Dhrt-Acks") { parts.append("acks \(acks)") }
-        if let replicas = response.header("X-Dhrt-Replicas") { parts.append("replicas \(replicas)") }
-        return parts.joined(separator: ", ")
+    static func text(_ answer: WriteAnswer) -> String {
+        "ok, acks \(answer.acks), replicas \(answer.replicas)"
     }
 
-    static func json(_ response: NodeResponse, collection: String, key: String) -> String {
-        var object: [String: Any] = ["collection": collection, "key": key, "status": response.status]
-        object["acks"] = response.header("X-Dhrt-Acks")
-        object["replicas"] = response.header("X-Dhrt-Replicas")
-        object["context"] = response.header("X-Dhrt-Context")
+    static func json(_ answer: WriteAnswer, collection: String, key: String) -> String {
+        var object: [String: Any] = [
+            "collection": collection, "key": key, "status": answer.status, "acks": String(answer.acks),
+            "replicas": answer.replicas,
+        ]
+        object["context"] = answer.context
         return JSONText.render(object)
     }
 }

@@ -49,11 +49,13 @@ struct ShellSession {
     }
 
     let client: NodeClient
+    let kv: KVClient
     let quorum: [(String, String)]
     private(set) var history: [String] = []
 
     init(client: NodeClient, quorum: [(String, String)]) {
         self.client = client
+        self.kv = KVClient(baseURL: client.baseURL, token: client.token, caFile: client.caFile)
         self.quorum = quorum
     }
 
@@ -80,19 +82,18 @@ struct ShellSession {
         case .history:
             return .output(history.enumerated().map { "\($0.offset + 1)  \($0.element)" }.joined(separator: "\n"))
         case .set(let collection, let key, let value):
-            let response = try await client.expect(
-                .PUT, NodeClient.kvPath(collection: collection, key: key), headers: quorum, body: Array(value.utf8))
-            return .output(WriteReport.text(response))
+            let answer = try await kv.write(
+                collection: collection, key: key, value: Array(value.utf8), contentType: nil, context: nil,
+                quorum: quorum)
+            return .output(WriteReport.text(answer))
         case .get(let collection, let key):
-            let read = try await KVRead.perform(client, collection: collection, key: key, quorum: quorum)
+            let read = try await kv.read(collection: collection, key: key, quorum: quorum)
             return .output(read.text(verbose: false))
         case .del(let collection, let key):
-            let response = try await client.expect(
-                .DELETE, NodeClient.kvPath(collection: collection, key: key), headers: quorum)
-            return .output(WriteReport.text(response))
+            let answer = try await kv.delete(collection: collection, key: key, context: nil, quorum: quorum)
+            return .output(WriteReport.text(answer))
         case .list(let collection):
-            let response = try await client.expect(.GET, "/v1/kv/\(PathEscape.component(collection))?limit=100")
-            let page = KeyPage(response.body)
+            let page = try await kv.list(collection: collection, limit: 100)
             return .output((page.keys + (page.next.map { _ in ["…"] } ?? [])).joined(separator: "\n"))
         case .stats:
             return .output(Outline.render(try await client.json("/v1/status")))

@@ -8,10 +8,11 @@ enum Access: Sendable {
 }
 
 extension Route {
-    /// `/health` and `/v1/ready` stay open so that load balancers and orchestrators need no secret.
+    /// `/health` and `/v1/ready` stay open so that load balancers and orchestrators need no secret, and
+    /// `/v1/openapi.yaml` so that client generators need none: it describes the API, not this cluster.
     var access: Access {
         switch self {
-        case .health, .ready: .open
+        case .health, .ready, .openAPI: .open
         case .object, .listKeys, .batch, .seedGet, .seedSet, .seedDelete, .seedList: .client
         case .dropCollection, .seedDrop, .status, .ring, .metrics, .seedStats, .transfers, .hints, .cluster: .admin
         }

@@ -67,12 +67,15 @@ struct KVHandlers {
             throw APIError.badRequest("bad_batch", "the body must be a JSON array of {op, key, value?}: \(error)")
         }
         guard items.count <= 1000 else { throw APIError.badRequest("bad_batch", "at most 1000 items per batch") }
+        // Every item is checked before any is applied: a malformed batch changes nothing.
+        var writes: [WriteRequest] = []
+        for (index, item) in items.enumerated() {
+            writes.append(try prepare(item, index: index, collection: collection, request.headers))
+        }
         var json = JSONWriter()
         var results: [(key: String, outcome: Result<WriteOutcome, APIError>)] = []
-        for item in items {
-            let outcome = await run(
-                item, collection: collection, writeQuorum: request.headers.writeQuorum, primaryQuorum: primaries)
-            results.append((item.key, outcome))
+        for (item, write) in zip(items, writes) {
+            results.append((item.key, await run(write)))
         }
         json.object { json in
             json.key("results")
@@ -96,33 +99,44 @@ struct KVHandlers {
         return json.response()
     }
 
-    private func run(
-        _ item: BatchItem, collection: String, writeQuorum: (header: String, value: String)?, primaryQuorum: String?
-    ) async -> Result<WriteOutcome, APIError> {
-        do throws(APIError) {
-            let content: Content?
-            switch item.op {
-            case "put":
-                let value: [UInt8]
-                if let base64 = item.valueBase64 {
-                    guard let data = Data(base64Encoded: base64) else {
-                        throw .badRequest("bad_batch", "value_base64 of '\(item.key)' is not base64")
-                    }
-                    value = Array(data)
-                } else {
-                    value = Array((item.value ?? "").utf8)
-                }
-                guard value.count <= node.limits.maxValueSize else { throw .tooLarge(limit: node.limits.maxValueSize) }
-                content = Content(value: value, contentType: item.contentType ?? "")
-            case "delete":
-                content = nil
-            default:
-                throw .badRequest("bad_batch", "op must be 'put' or 'delete', not '\(item.op)'")
+    /// The write of one item, or a 400 `bad_batch` naming what is malformed in it.
+    private func prepare(_ item: BatchItem, index: Int, collection: String, _ headers: HTTPFields)
+        throws(APIError) -> WriteRequest
+    {
+        func malformed(_ detail: String) -> APIError { .badRequest("bad_batch", "item \(index): \(detail)") }
+        let key = Array(item.key.utf8)
+        guard !key.isEmpty else { throw malformed("the key is empty") }
+        guard key.count <= node.limits.maxKeySize else {
+            throw malformed("the key is \(key.count) bytes; the limit is \(node.limits.maxKeySize) bytes")
+        }
+        let content: Content?
+        switch item.op {
+        case "put":
+            let value: [UInt8]
+            if let base64 = item.valueBase64 {
+                guard let data = Data(base64Encoded: base64) else { throw malformed("value_base64 is not base64") }
+                value = Array(data)
+            } else {
+                value = Array((item.value ?? "").utf8)
             }
-            let request = WriteRequest(
-                collection: collection, key: Array(item.key.utf8), content: content, context: item.context,
-                ifMatch: nil, ifNoneMatch: false, writeQuorum: writeQuorum, primaryQuorum: primaryQuorum)
-            return .success(try await node.kv.write(request))
+            content = Content(value: value, contentType: item.contentType ?? "")
+        case "delete":
+            content = nil
+        default:
+            throw malformed("op must be 'put' or 'delete', not '\(item.op)'")
+        }
+        return WriteRequest(
+            collection: collection, key: key, content: content, context: item.context, ifMatch: nil,
+            ifNoneMatch: false, writeQuorum: headers.writeQuorum, primaryQuorum: headers[.dhrtPW])
+    }
+
+    /// Applies one prepared item; a value over the limit or a failed write is this item's result alone.
+    private func run(_ write: WriteRequest) async -> Result<WriteOutcome, APIError> {
+        do throws(APIError) {
+            if let content = write.content, content.value.count > node.limits.maxValueSize {
+                throw .tooLarge(limit: node.limits.maxValueSize)
+            }
+            return .success(try await node.kv.write(write))
         } catch {
             return .failure(error)
         }

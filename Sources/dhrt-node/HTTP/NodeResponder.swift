@@ -64,6 +64,7 @@ struct NodeResponder: HTTPResponder {
         case .seedStats: return StatusHandlers(node: node).seedStats()
         case .transfers: return TransferHandlers.response(node)
         case .hints: return StatusHandlers(node: node).hints()
+        case .openAPI: return StatusHandlers.openAPIDocument()
         case .cluster(let action): return try await ClusterHandlers(node: node).handle(action, request)
         case .object(let verb, let collection, let key):
             return try await handlers.object(verb, collection: collection, key: key, request: request)
@@ -89,6 +90,7 @@ struct NodeResponder: HTTPResponder {
         case .health: return ("health", "-")
         case .ready: return ("ready", "-")
         case .metrics: return ("metrics", "-")
+        case .openAPI: return ("openapi", "-")
         case .status, .seedStats, .ring, .transfers, .hints: return ("status", "-")
         case .cluster: return ("cluster", "-")
         case .object(.get, _, _), .seedGet: return ("get", headers.readQuorum?.value ?? "quorum")

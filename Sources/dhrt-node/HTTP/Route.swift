@@ -19,6 +19,8 @@ enum Route: Equatable, Sendable {
     case transfers
     /// `GET /v1/hints`: the hints this node holds, per target.
     case hints
+    /// `GET /v1/openapi.yaml`: Docs/openapi.yaml, the API's description.
+    case openAPI
     /// `GET /v1/cluster/plan` and `POST /v1/cluster/{join,leave,force-remove,replace,commit,clear}`.
     case cluster(ClusterAction)
     /// `GET /`: the original design's stats.
@@ -110,6 +112,9 @@ extension Route {
         case ("hints", 1):
             try allow(method, [.get])
             return .hints
+        case ("openapi.yaml", 1):
+            try allow(method, [.get, .head])
+            return .openAPI
         case ("cluster", 2):
             guard let name = String(validating: rest[1], as: UTF8.self), let action = ClusterAction(rawValue: name)
             else { throw .notFound("no route for \(path)") }

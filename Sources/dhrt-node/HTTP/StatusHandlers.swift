@@ -38,6 +38,14 @@ struct StatusHandlers {
         return json.response()
     }
 
+    /// `GET /v1/openapi.yaml`: the bytes of Docs/openapi.yaml, embedded at build time (`OpenAPIDocument`).
+    static func openAPIDocument() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = OpenAPIDocument.contentType
+        return Response(
+            status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+    }
+
     func metrics() -> Response {
         let bytes = node.metrics.exposition(
             storage: node.storageFigures(), members: node.cluster.members.count, hints: node.hintFigures())
