@@ -48,7 +48,7 @@ extension MetadataLog {
             let leaderIsAlive =
                 role == .leader
                 || lastLeaderContact.map { now - $0 < settings.electionTimeout.lowerBound } ?? false
-            let granted = request.term > state.term && upToDate && !leaderIsAlive
+            let granted = request.term > state.term && upToDate && !leaderIsAlive && mayVote
             let reply = VoteReply(term: granted ? request.term : state.term, granted: granted, preVote: true)
             return [.send(to: candidate, .vote(reply))]
         }
@@ -57,7 +57,7 @@ extension MetadataLog {
         }
         var actions: [Action] = []
         if request.term > state.term { actions += stepDown(term: request.term, leader: nil, now: now) }
-        let granted = upToDate && (state.votedFor == nil || state.votedFor == candidate)
+        let granted = upToDate && mayVote && (state.votedFor == nil || state.votedFor == candidate)
         if granted {
             if state.votedFor != candidate {
                 state.votedFor = candidate

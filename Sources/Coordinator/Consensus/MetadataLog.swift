@@ -103,6 +103,12 @@ public struct MetadataLog: Sendable {
 
     func majority(of voters: [String]) -> Int { voters.count / 2 + 1 }
 
+    /// Whether this member may vote and stand for election. A member that lost its stored state may have voted
+    /// in a term it no longer knows of; voting again could give that term two leaders, and its lost entries
+    /// could let a candidate without a committed entry win. With one or two voters neither can happen (every
+    /// election needs every voter), so it abstains only from three voters on, as if it were down.
+    public var mayVote: Bool { !state.abstains || voters.count <= 2 }
+
     /// On the leader: whether a majority of the voters answered within `window` nanoseconds, so that a
     /// proposal can be expected to commit rather than wait for a majority that is not there.
     public func hasQuorumContact(within window: UInt64, now: UInt64) -> Bool {
@@ -127,7 +133,7 @@ public struct MetadataLog: Sendable {
             }
             return replicate(now: now, force: false)
         case .follower, .candidate:
-            guard now >= electionDeadline || voters == [name], voters.contains(name) else { return [] }
+            guard now >= electionDeadline || voters == [name], voters.contains(name), mayVote else { return [] }
             return startPreVote(now: now)
         }
     }

@@ -24,11 +24,16 @@ public struct MetadataState: Sendable, Equatable {
     public var votedFor: String?
     /// The first entry is committed (the compacted base); later ones may not be.
     public var entries: [MetadataEntry]
+    /// Set on a member that lost this state (it restarted from its ring alone): it may have voted, or stored
+    /// entries it counted for, that it no longer knows of, so it neither votes nor stands while there are
+    /// three voters or more (see `MetadataLog.mayVote`). Kept for as long as the member stays.
+    public var abstains: Bool
 
-    public init(term: UInt64 = 0, votedFor: String? = nil, entries: [MetadataEntry] = []) {
+    public init(term: UInt64 = 0, votedFor: String? = nil, entries: [MetadataEntry] = [], abstains: Bool = false) {
         self.term = term
         self.votedFor = votedFor
         self.entries = entries
+        self.abstains = abstains
     }
 
     /// The state of a cluster's first member set: one committed entry, voted by `voters`.
@@ -37,14 +42,17 @@ public struct MetadataState: Sendable, Equatable {
     }
 
     private static let magic: [UInt8] = Array("DHRTMLOG".utf8)
-    private static let version: UInt8 = 1
+    /// Version 2 added the abstain flag; version 1 (without it) is still read.
+    private static let version: UInt8 = 2
 
-    /// The stored form: magic, version, term, vote, entries, then an XXH3 checksum of everything before it.
+    /// The stored form: magic, version, term, vote, abstain flag, entries, then an XXH3 checksum of everything
+    /// before it.
     public func encoded() -> [UInt8] {
         var bytes = Self.magic
         bytes.append(Self.version)
         bytes.appendLittleEndian(term)
         bytes.appendString(UInt8.self, votedFor ?? "")
+        bytes.append(abstains ? 1 : 0)
         bytes.appendLittleEndian(UInt32(entries.count))
         for entry in entries { entry.encode(into: &bytes) }
         let sum = bytes.withUnsafeBytes { KeyHash.xxh3($0) }
@@ -64,13 +72,16 @@ public struct MetadataState: Sendable, Equatable {
             throw RingError.decoding("metadata log checksum mismatch")
         }
         let version = try reader.read(UInt8.self)
-        guard version == Self.version else { throw RingError.decoding("metadata log version \(version)") }
+        guard (1...Self.version).contains(version) else {
+            throw RingError.decoding("metadata log version \(version)")
+        }
         let term = try reader.read(UInt64.self)
         let vote = try reader.string(UInt8.self)
+        let abstains = version >= 2 ? try reader.read(UInt8.self) != 0 : false
         let count = Int(try reader.read(UInt32.self))
         var entries: [MetadataEntry] = []
         for _ in 0..<count { entries.append(try MetadataEntry.decode(from: &reader)) }
-        return MetadataState(term: term, votedFor: vote.isEmpty ? nil : vote, entries: entries)
+        return MetadataState(term: term, votedFor: vote.isEmpty ? nil : vote, entries: entries, abstains: abstains)
     }
 }
 

@@ -7,7 +7,8 @@ import Wire
 /// rings it commits, and proposes ring changes on the leader.
 /// Who votes is `RingVoters`' rule, read from the committed ring.
 extension ClusterControl {
-    /// Loads the stored log, or starts one from the stored ring (a node that ran before the log existed).
+    /// Loads the stored log. A node with a ring but no readable log lost it (deleted, damaged, or never stored by
+    /// a dhrt before the log): it starts one from the ring, abstaining from votes (`MetadataState.abstains`).
     func openMetadata() {
         var stored: MetadataState? = nil
         if let metadataPath {
@@ -22,8 +23,16 @@ extension ClusterControl {
             // The same index on every member that holds this ring, so their logs agree from the start.
             let base = MetadataEntry(
                 index: max(1, ring.epoch), term: 0, voters: RingVoters.of(ring), payload: ring.encoded())
-            stored = MetadataState(entries: [base])
+            stored = MetadataState(entries: [base], abstains: true)
             persist(stored!)
+            logger.error(
+                """
+                this node holds a ring but no metadata log: it may have voted or stored entries it no longer \
+                knows of, so it stops voting in the metadata log (while there are 3 voters or more); to make it \
+                vote again, remove it (dhrt-admin leave or force-remove) and join it back with an empty data \
+                directory
+                """,
+                metadata: ["epoch": "\(ring.epoch)"])
         }
         guard let stored else { return }
         metadata.withLock { $0 = makeLog(stored) }
@@ -187,4 +196,7 @@ extension ClusterControl {
 
     /// The metadata leader this node knows of.
     var leaderName: String? { metadata.withLock { $0?.leader } }
+
+    /// Whether this node lost its metadata log and so does not vote in it (`MetadataLog.mayVote`).
+    var abstainsFromVoting: Bool { metadata.withLock { $0.map { !$0.mayVote } ?? false } }
 }

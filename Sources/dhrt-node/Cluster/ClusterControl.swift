@@ -212,8 +212,9 @@ final class ClusterControl: Sendable {
         case .wait(let why):
             return why
         case .adopt(let ring):
-            receive(ring, from: "formation")
+            // The log before the ring: a node that stops between the two must not look as if it lost its log.
             bootstrapMetadata(from: ring)
+            receive(ring, from: "formation")
             return nil
         case .form(let members):
             do {
@@ -222,8 +223,8 @@ final class ClusterControl: Sendable {
                     replicas: cluster.replicas, members: members)
                 logger.info(
                     "formed the cluster", metadata: ["members": "\(members.map(\.name).joined(separator: ","))"])
-                receive(ring, from: "formation", force: true)
                 bootstrapMetadata(from: ring)
+                receive(ring, from: "formation", force: true)
             } catch {
                 return "cannot form: \(error)"
             }

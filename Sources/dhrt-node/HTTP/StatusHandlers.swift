@@ -155,6 +155,12 @@ struct StatusHandlers {
         guard formed else {
             return ["this node is not in a cluster yet: it forms one with its seeds or waits for a join"]
         }
-        return ring.warnings
+        var warnings = ring.warnings
+        if node.control.abstainsFromVoting {
+            warnings.append(
+                "this node lost its metadata log and does not vote in it: remove it (leave or force-remove) and "
+                    + "join it back with an empty data directory to make it vote again")
+        }
+        return warnings
     }
 }

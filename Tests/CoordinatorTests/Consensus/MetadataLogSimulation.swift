@@ -13,6 +13,9 @@ struct MetadataLogSimulation {
         var partitionRate = 0.1
         /// Chance per 100 ticks that a member crashes (restarted 100-600 ticks later).
         var crashRate = 0.05
+        /// Chance that a crash also loses the member's stored log: it restarts from its ring alone (the last
+        /// entry it applied), as a node whose METADATA file was lost does.
+        var amnesiaRate = 0.0
     }
 
     static let settings = MetadataLog.Settings(electionTimeout: 150...300, heartbeatInterval: 50)
@@ -24,7 +27,12 @@ struct MetadataLogSimulation {
     var logs: [String: MetadataLog] = [:]
     /// What each member last persisted: all a crash leaves behind.
     var disks: [String: MetadataState] = [:]
+    /// The last committed entry each member applied: its ring, which survives the loss of its log.
+    var rings: [String: MetadataEntry] = [:]
+    /// Whether a member that lost its log abstains from votes, as `ClusterControl` starts it.
+    var amnesiacsAbstain = true
     var crashed: Set<String> = []
+    private var amnesiacs: Set<String> = []
     /// Side of each member while the network is split; nil when whole.
     var sides: [String: Int]? = nil
     private var inFlight: [(at: UInt64, from: String, to: String, message: MetadataMessage)] = []
@@ -87,6 +95,7 @@ struct MetadataLogSimulation {
                     using: &random)
             {
                 crashed.insert(victim)
+                if chance(faults.amnesiaRate) { amnesiacs.insert(victim) }
                 restarts.append((now + 100 + random.next() % 500, victim))
             }
         }
@@ -102,6 +111,13 @@ struct MetadataLogSimulation {
 
     mutating func restartMember(_ name: String) {
         guard crashed.remove(name) != nil else { return }
+        if amnesiacs.remove(name) != nil {
+            // What `ClusterControl.openMetadata` makes of a ring without a log: a base of term 0.
+            let ring = rings[name] ?? disks[name]!.entries[0]
+            disks[name] = MetadataState(
+                entries: [MetadataEntry(index: ring.index, term: 0, voters: ring.voters, payload: ring.payload)],
+                abstains: amnesiacsAbstain)
+        }
         logs[name] = MetadataLog(
             name: name, state: disks[name]!, settings: Self.settings, seed: random.next(), now: now)
     }
@@ -142,10 +158,11 @@ struct MetadataLogSimulation {
             case .send(let to, let message):
                 send(message, from: name, to: to)
             case .committed(let entry):
-                if let known = committed[entry.index], known != entry {
+                if let known = committed[entry.index], !Self.same(known, entry) {
                     violations.append("\(name) committed a different entry at index \(entry.index)")
                 }
-                committed[entry.index] = entry
+                if committed[entry.index] == nil || entry.term != 0 { committed[entry.index] = entry }
+                rings[name] = entry
             case .leaderChanged(let leader):
                 if leader == name { leadersByTerm[logs[name]!.term, default: []].insert(name) }
             }
@@ -172,10 +189,16 @@ struct MetadataLogSimulation {
         }
         for name in names {
             guard let entry = logs[name]!.committedEntry else { continue }
-            if let known = committed[entry.index], known != entry {
+            if let known = committed[entry.index], !Self.same(known, entry) {
                 found.append("\(name) holds a committed entry at \(entry.index) that differs")
             }
         }
         return found
+    }
+
+    /// One committed entry: a base rebuilt from a ring has term 0, as the ring does not hold its term.
+    static func same(_ a: MetadataEntry, _ b: MetadataEntry) -> Bool {
+        guard a.term == b.term || a.term == 0 || b.term == 0 else { return false }
+        return a.index == b.index && a.voters == b.voters && a.payload == b.payload
     }
 }

@@ -140,13 +140,61 @@ import Testing
         #expect(sim.invariantViolations.isEmpty, "seed \(seed): \(sim.invariantViolations)")
     }
 
+    /// Runs with partitions and crashes that lose the stored log; the invariant violations of each seed.
+    static func amnesiaRuns(seeds: Range<UInt64>, abstain: Bool) -> [String] {
+        var found: [String] = []
+        for seed in seeds {
+            var sim = MetadataLogSimulation(members: Self.five, seed: seed)
+            sim.amnesiacsAbstain = abstain
+            var payload: UInt8 = 0
+            for _ in 0..<20 {
+                sim.run(ticks: 150, faults: .init(partitionRate: 0.3, crashRate: 0.5, amnesiaRate: 1.0))
+                payload &+= 1
+                sim.propose([payload])
+            }
+            sim.heal()
+            if !sim.invariantViolations.isEmpty { found.append("seed \(seed): \(sim.invariantViolations)") }
+        }
+        return found
+    }
+
+    @Test func membersThatLoseTheirLog_abstain_soNoTermHasTwoLeadersAndNoCommitIsLost() {
+        // Voting again after the loss breaks 10 of these 200 runs (two leaders in a term, or two entries
+        // committed at one index); the same runs abstaining break none.
+        let withoutAbstaining = Self.amnesiaRuns(seeds: 0..<200, abstain: false)
+        #expect(withoutAbstaining.count >= 5, "the fault model must catch a member that votes again")
+        let abstaining = Self.amnesiaRuns(seeds: 0..<max(200, Self.seeds), abstain: true)
+        #expect(abstaining.isEmpty, "\(abstaining)")
+    }
+
+    @Test func aMemberThatLostItsLog_neitherVotesNorStands_fromThreeVoters() {
+        let base = MetadataEntry(index: 4, term: 0, voters: ["n1", "n2", "n3"], payload: [1])
+        var log = MetadataLog(
+            name: "n1", state: MetadataState(entries: [base], abstains: true), settings: MetadataLogSimulation.settings,
+            seed: 1, now: 0)
+        #expect(!log.mayVote)
+        #expect(log.onTick(now: 10_000).isEmpty, "it never starts an election")
+        for preVote in [true, false] {
+            let request = MetadataMessage.VoteRequest(term: 9, lastIndex: 4, lastTerm: 3, preVote: preVote)
+            let replies = log.onMessage(.requestVote(request), from: "n2", now: 10_001).compactMap { action in
+                if case .send(_, .vote(let reply)) = action { reply } else { nil }
+            }
+            #expect(replies.map(\.granted) == [false], "pre-vote \(preVote)")
+        }
+        let two = MetadataEntry(index: 4, term: 0, voters: ["n1", "n2"], payload: [1])
+        let pair = MetadataLog(
+            name: "n1", state: MetadataState(entries: [two], abstains: true), settings: MetadataLogSimulation.settings,
+            seed: 1, now: 0)
+        #expect(pair.mayVote, "with two voters every election needs both: a vote again is safe")
+    }
+
     @Test func theStoredState_roundTrips_andDamageIsDetected() throws {
         let state = MetadataState(
             term: 7, votedFor: "n2",
             entries: [
                 MetadataEntry(index: 4, term: 6, voters: ["n1", "n2", "n3"], payload: [1, 2, 3]),
                 MetadataEntry(index: 5, term: 7, voters: ["n1", "n2"], payload: []),
-            ])
+            ], abstains: true)
         let bytes = state.encoded()
         #expect(try MetadataState.decode(bytes) == state)
         for cut in 0..<bytes.count {
