@@ -37,7 +37,7 @@ extension MembershipSimulation {
                     perform(
                         receiver.transfers.onBatch(
                             partition: partition, last: last, finished: finished, keys: records.count, bytes: 0,
-                            remaining: all.count - start - batch.count, now: now), at: receiver)
+                            remaining: all.count - start - batch.count, now: clock(receiver)), at: receiver)
                 }
             }
         }
@@ -46,7 +46,7 @@ extension MembershipSimulation {
                 return
             }
             answered = true
-            perform(receiver.transfers.onFailure(partition: partition, now: now), at: receiver)
+            perform(receiver.transfers.onFailure(partition: partition, now: clock(receiver)), at: receiver)
         }
     }
 
@@ -81,8 +81,9 @@ extension MembershipSimulation {
     /// Drops the keys of partitions the node no longer replicates once its ring stood 3 s without pending.
     func dropLostPartitions(_ node: SimNode) {
         guard let ring = node.ring else { return }
-        if node.stableSince.epoch != ring.epoch { node.stableSince = (ring.epoch, now) }
-        guard ring.pending.isEmpty, now >= node.stableSince.at + 3_000 * Self.ms else { return }
+        let local = clock(node)
+        if node.stableSince.epoch != ring.epoch { node.stableSince = (ring.epoch, local) }
+        guard ring.pending.isEmpty, local >= node.stableSince.at + 3_000 * Self.ms else { return }
         for key in node.store.keys
         where !ring.preferenceList(partition: partitionOf(key)).contains(where: { $0.name == node.name }) {
             node.store[key] = nil
@@ -135,7 +136,8 @@ extension MembershipSimulation {
         let run = WriteCoordination(machine, io: io)
         run.start { [self] answer in
             guard case .success(.success(_, let object)) = answer else { return }
-            acked.append((key, Dot(actor: coordinator.name, counter: object.context[coordinator.name]), value, now))
+            let actor = io.actor
+            acked.append((key, Dot(actor: actor, counter: object.context[actor]), value, now))
         }
     }
 

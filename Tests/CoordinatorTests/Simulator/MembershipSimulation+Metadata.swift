@@ -15,7 +15,7 @@ extension MembershipSimulation {
                 let from = node.name
                 send(from: from, to: to) { [self] receiver in
                     if receiver.log == nil { receiver.log = makeLog(receiver.name, state: MetadataState()) }
-                    carryOut(receiver.log!.onMessage(message, from: from, now: now), at: receiver)
+                    carryOut(receiver.log!.onMessage(message, from: from, now: clock(receiver)), at: receiver)
                 }
             case .committed(let entry):
                 apply(entry, at: node)
@@ -60,7 +60,9 @@ extension MembershipSimulation {
     }
 
     func propose(_ payload: [UInt8], voters: [String], at node: SimNode) {
-        guard let (_, actions) = try? node.log!.propose(payload: payload, voters: voters, now: now) else { return }
+        guard let (_, actions) = try? node.log!.propose(payload: payload, voters: voters, now: clock(node)) else {
+            return
+        }
         carryOut(actions, at: node)
     }
 

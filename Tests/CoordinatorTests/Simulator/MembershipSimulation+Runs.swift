@@ -13,6 +13,7 @@ extension MembershipSimulation {
         let value: Int
         let epoch: UInt64
         let incarnation: Int
+        let actor: String
 
         init(simulation: MembershipSimulation, node: SimNode, key: Int, value: Int, epoch: UInt64) {
             self.simulation = simulation
@@ -21,6 +22,7 @@ extension MembershipSimulation {
             self.value = value
             self.epoch = epoch
             incarnation = node.incarnation
+            actor = node.actor
         }
 
         var current: Bool { node.alive && node.incarnation == incarnation }
@@ -29,7 +31,7 @@ extension MembershipSimulation {
             let object = try ReplicaStore.coordinate(
                 stored: node.store[key] ?? VersionedObject(),
                 write: .put(value: MembershipSimulation.bytes(value), contentType: "", context: VersionVector()),
-                actor: node.name, timestamp: simulation.now)
+                actor: actor, timestamp: simulation.clock(node))
             node.store[key] = object
             node.dirty.insert(key)
             return object
@@ -43,16 +45,17 @@ extension MembershipSimulation {
             _ object: VersionedObject, to replica: String, done: @escaping @Sendable (ReplicaCallFailure?) -> Void
         ) {
             let (simulation, key, epoch, from) = (simulation, key, epoch, node.name)
+            let done = FirstAnswer(done)
             simulation.send(from: from, to: replica) { replica in
                 if simulation.refusesWrite(key: key, epoch: epoch, at: replica) {
                     simulation.send(from: replica.name, to: from) { _ in
-                        if self.current { done(ReplicaCallFailure("ring_moved", ringMoved: true)) }
+                        if self.current { done.call(ReplicaCallFailure("ring_moved", ringMoved: true)) }
                     }
                     return
                 }
                 simulation.merge(object, key: key, at: replica)
                 simulation.whenSynced(replica) {
-                    simulation.send(from: replica.name, to: from) { _ in if self.current { done(nil) } }
+                    simulation.send(from: replica.name, to: from) { _ in if self.current { done.call(nil) } }
                 }
             }
         }
@@ -96,12 +99,13 @@ extension MembershipSimulation {
             from replica: String, done: @escaping @Sendable (Result<QuorumRead.Reply, ReplicaCallFailure>) -> Void
         ) {
             let (simulation, key, epoch, from) = (simulation, key, ring.epoch, node.name)
+            let done = FirstAnswer(done)
             simulation.send(from: from, to: replica) { replica in
                 let answer: Result<QuorumRead.Reply, ReplicaCallFailure> =
                     simulation.fences(key: key, epoch: epoch, at: replica, writing: false)
                     ? .failure(ReplicaCallFailure("ring_moved", ringMoved: true))
                     : .success(replica.store[key].map { .object($0) } ?? .notFound)
-                simulation.send(from: replica.name, to: from) { _ in if self.current { done(answer) } }
+                simulation.send(from: replica.name, to: from) { _ in if self.current { done.call(answer) } }
             }
         }
 
@@ -129,5 +133,19 @@ extension MembershipSimulation {
         func schedule(at instant: UInt64, _ body: @escaping @Sendable () -> Void) -> any RunTimer {
             SimTimer.arm({ simulation.at(instant, $0) }, while: { self.current }, body)
         }
+    }
+}
+
+/// A replica call's completion, run for its first answer only: a request delivered twice is answered twice, and a
+/// node's wire client hands its caller one answer per request.
+final class FirstAnswer<Answer>: @unchecked Sendable {
+    private var done: ((Answer) -> Void)?
+
+    init(_ done: @escaping (Answer) -> Void) { self.done = done }
+
+    func call(_ answer: Answer) {
+        guard let done else { return }
+        self.done = nil
+        done(answer)
     }
 }

@@ -8,7 +8,7 @@ import TestSupport
 /// voters by `RingVoters`), gossip of committed rings, the failure detector, receivers copying ranges
 /// (`IncomingTransfers`), quorum writes and reads run by the node's own `WriteCoordination`/`ReadCoordination`
 /// to current and incoming replicas with epoch fencing and read repair, network partitions, crashes and
-/// restarts, and one plan aborted. Everything but the network and the stores is the product's own code; what a
+/// restarts, and one plan aborted. Messages may be lost or delivered twice; every node runs on its own skewed clock. Everything but the network and the stores is the product's own code; what a
 /// node synced to disk (ring, log state, the store's synced part, transfer checkpoint) survives its crashes,
 /// and what group commit had not synced yet is lost.
 final class MembershipSimulation: @unchecked Sendable {
@@ -44,11 +44,21 @@ final class MembershipSimulation: @unchecked Sendable {
         /// Bumped by every crash: answers and timers meant for an earlier life are dropped.
         var incarnation = 0
         var stableSince: (epoch: UInt64, at: UInt64) = (0, 0)
+        /// The node's own clock: how fast it runs against true time (0.9-1.1) and where it started, so that
+        /// timeouts, the detector, transfer retries, drop grace and write timestamps all run on skewed clocks.
+        let clockRate: Double
+        let clockOffset: UInt64
 
-        init(name: String) {
+        init(name: String, clockRate: Double, clockOffset: UInt64) {
             self.name = name
+            self.clockRate = clockRate
+            self.clockOffset = clockOffset
             transfers = MembershipSimulation.transfers(name, checkpoint: nil)
         }
+
+        /// The actor id of this life's writes: a new one after every crash, as `ActorIdentity` gives a node
+        /// restarted after a kill.
+        var actor: String { "\(name)~\(incarnation)" }
     }
 
     /// A membership change the operator asks for, retried until the committed ring shows it.
@@ -74,6 +84,9 @@ final class MembershipSimulation: @unchecked Sendable {
     var writesEnabled = true
     var faultsEnabled = true
     let dropRate: Double
+    /// Chance that a message arrives twice (a retried request): receivers must be idempotent, callers take
+    /// the first answer.
+    let duplicateRate: Double
     /// Side of each node while the network is split; nil when whole.
     var sides: [String: Int]? = nil
     /// While split: whether only messages from side 0 to side 1 are lost (a one-way link), not both ways.
@@ -88,11 +101,16 @@ final class MembershipSimulation: @unchecked Sendable {
     var violations: [String] = []
     var fenced = 0
 
-    init(seed: UInt64, dropRate: Double = 0.02) {
+    init(seed: UInt64, dropRate: Double = 0.02, duplicateRate: Double = 0.02) {
         random = SeededGenerator(seed: seed)
         self.dropRate = dropRate
+        self.duplicateRate = duplicateRate
         abortAt = UInt64.random(in: 4_000...14_000, using: &random) * Self.ms
-        for index in 1...5 { nodes["n\(index)"] = SimNode(name: "n\(index)") }
+        for index in 1...5 {
+            nodes["n\(index)"] = SimNode(
+                name: "n\(index)", clockRate: Double.random(in: 0.9...1.1, using: &random),
+                clockOffset: UInt64.random(in: 0...1_000_000, using: &random) * Self.ms)
+        }
         let founders = ["n1", "n2", "n3"].map { Member(name: $0, clusterAddress: $0) }
         let ring = try! Ring.formed(clusterID: 9, partitionCount: partitions, replicas: 3, members: founders)
         let base = MetadataState(entries: [
@@ -112,8 +130,12 @@ final class MembershipSimulation: @unchecked Sendable {
             name: name, concurrency: 2, retryDelay: 500 * ms, startDelay: 2_000 * ms, checkpoint: checkpoint)
     }
 
+    /// `node`'s clock now.
+    func clock(_ node: SimNode) -> UInt64 { node.clockOffset + UInt64(Double(now) * node.clockRate) }
+
     func makeLog(_ name: String, state: MetadataState) -> MetadataLog {
-        var log = MetadataLog(name: name, state: state, settings: Self.settings, seed: random.next(), now: now)
+        var log = MetadataLog(
+            name: name, state: state, settings: Self.settings, seed: random.next(), now: clock(nodes[name]!))
         if let ring = nodes[name]?.ring { log.setLearners(RingVoters.learners(of: ring, voters: log.voters)) }
         return log
     }
@@ -143,10 +165,13 @@ final class MembershipSimulation: @unchecked Sendable {
     /// sides of a partition, or `to` is down then.
     func send(from: String, to name: String, _ body: @escaping (SimNode) -> Void) {
         guard Double.random(in: 0..<1, using: &random) >= dropRate else { return }
-        let delay = UInt64.random(in: 1...20, using: &random) * Self.ms
-        at(now + delay) { [self] in
-            guard let node = nodes[name], node.alive, canTalk(from, name) else { return }
-            body(node)
+        let copies = Double.random(in: 0..<1, using: &random) < duplicateRate ? 2 : 1
+        for _ in 0..<copies {
+            let delay = UInt64.random(in: 1...20, using: &random) * Self.ms
+            at(now + delay) { [self] in
+                guard let node = nodes[name], node.alive, canTalk(from, name) else { return }
+                body(node)
+            }
         }
     }
 
@@ -225,7 +250,7 @@ final class MembershipSimulation: @unchecked Sendable {
         let node = nodes[name]!
         guard node.alive else { return }
         if node.log != nil {
-            carryOut(node.log!.onTick(now: now), at: node)
+            carryOut(node.log!.onTick(now: clock(node)), at: node)
             lead(node)
         }
         if count % 5 == 0 { tickMembership(node) }
@@ -238,18 +263,21 @@ final class MembershipSimulation: @unchecked Sendable {
             for peer in ring.members where peer.name != name && peer.state != .left {
                 let sent = ring
                 send(from: name, to: peer.name) { [self] receiver in
-                    _ = receiver.detector.onHeartbeat(from: name, now: now)
+                    _ = receiver.detector.onHeartbeat(from: name, now: clock(receiver))
                     merge(sent, into: receiver)
                     let reply = receiver.ring
                     send(from: receiver.name, to: name) { [self] sender in
-                        _ = sender.detector.onHeartbeat(from: receiver.name, now: now)
+                        _ = sender.detector.onHeartbeat(from: receiver.name, now: clock(sender))
                         if let reply { merge(reply, into: sender) }
                     }
                 }
             }
-            for member in ring.members where member.name != name { node.detector.watch(member.name, now: now) }
-            _ = node.detector.onTick(now: now)
-            perform(node.transfers.onRing(ring, down: down(node), now: now) + node.transfers.onTick(now: now), at: node)
+            let local = clock(node)
+            for member in ring.members where member.name != name { node.detector.watch(member.name, now: local) }
+            _ = node.detector.onTick(now: local)
+            perform(
+                node.transfers.onRing(ring, down: down(node), now: local) + node.transfers.onTick(now: local),
+                at: node)
             dropLostPartitions(node)
         }
     }
