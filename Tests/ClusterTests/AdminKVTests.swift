@@ -71,25 +71,8 @@ import Testing
 
     /// Runs dhrt-admin (beside dhrt-node) to its end, killed after 30 s; its status and output, trimmed.
     static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try NodeProcess.binary()).deletingLastPathComponent()
-            .appendingPathComponent("dhrt-admin")
-        process.arguments = arguments
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("dhrt-admin-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: output) }
-        let handle = try FileHandle(forWritingTo: output)
-        defer { try? handle.close() }
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let deadline = ContinuousClock.now + .seconds(30)
-        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        return (process.terminationStatus, text.trimmingCharacters(in: .newlines))
+        let admin = URL(fileURLWithPath: try NodeProcess.binary()).deletingLastPathComponent()
+            .appendingPathComponent("dhrt-admin").path
+        return try await ToolProcess.run(admin, arguments, limit: .seconds(30))
     }
 }
