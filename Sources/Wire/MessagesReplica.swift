@@ -125,11 +125,16 @@ public struct CoordinatePut: WireMessage, Equatable {
     /// `X-Dhrt-PW` as the client asked for it (empty = none); nil: the older layout without trailing fields,
     /// whose sender cannot read `CoordinatePutReply.hinted`.
     public var primaryQuorum: String?
+    /// The encoded object a first coordinator already stored for this write before a replica answered
+    /// `ring_moved`: the receiver merges it instead of applying the write a second time (which would make a
+    /// second version of one client write). Trailing, after `primaryQuorum`, and only with it.
+    public var retried: [UInt8]?
 
     /// Creates a forwarded write.
     public init(
         collection: String, key: [UInt8], value: [UInt8]?, contentType: String, context: [UInt8]?,
-        ifMatch: [UInt8]?, ifNoneMatch: Bool, writeQuorum: String, primaryQuorum: String? = ""
+        ifMatch: [UInt8]?, ifNoneMatch: Bool, writeQuorum: String, primaryQuorum: String? = "",
+        retried: [UInt8]? = nil
     ) {
         self.collection = collection
         self.key = key
@@ -140,6 +145,7 @@ public struct CoordinatePut: WireMessage, Equatable {
         self.ifNoneMatch = ifNoneMatch
         self.writeQuorum = writeQuorum
         self.primaryQuorum = primaryQuorum
+        self.retried = retried
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -151,7 +157,10 @@ public struct CoordinatePut: WireMessage, Equatable {
         buffer.writeOptionalField(ifMatch)
         buffer.writeInteger(UInt8(ifNoneMatch ? 1 : 0))
         buffer.writeField(writeQuorum)
-        if let primaryQuorum { buffer.writeField(primaryQuorum) }
+        if let primaryQuorum {
+            buffer.writeField(primaryQuorum)
+            if let retried { buffer.writeField(retried) }
+        }
     }
 
     public init(from buffer: inout ByteBuffer) throws(MessageDecodingError) {
@@ -164,6 +173,7 @@ public struct CoordinatePut: WireMessage, Equatable {
         ifNoneMatch = try buffer.readBool("if-none-match")
         writeQuorum = try buffer.readStringField("write quorum")
         primaryQuorum = buffer.readableBytes > 0 ? try buffer.readStringField("primary quorum") : nil
+        retried = buffer.readableBytes > 0 ? try buffer.readBytesField("retried object") : nil
     }
 }
 

@@ -51,6 +51,10 @@ import Wire
                 collection: "c", key: [1], value: [5], contentType: "", context: nil, ifMatch: nil,
                 ifNoneMatch: false, writeQuorum: "all", primaryQuorum: nil))
         try roundTrip(
+            CoordinatePut(
+                collection: "c", key: [1], value: [5], contentType: "", context: nil, ifMatch: nil,
+                ifNoneMatch: false, writeQuorum: "all", primaryQuorum: "", retried: [2, 0, 1]))
+        try roundTrip(
             CoordinatePutReply(
                 status: 204, acks: 3, replicas: ["n1", "n2", "n3"], context: "AgECbjEB",
                 hinted: [.init(fallback: "n4", owner: "n3"), .init(fallback: "n5", owner: "n2")]))

@@ -192,7 +192,13 @@ struct InterNodeHandler: Sendable {
             writeQuorum: request.writeQuorum.isEmpty ? nil : (header: "X-Dhrt-W", value: request.writeQuorum),
             primaryQuorum: primaryQuorum.isEmpty ? nil : primaryQuorum)
         do {
-            let outcome = try await node.kv.coordinateLocally(write)
+            let retried: VersionedObject?
+            do {
+                retried = try request.retried.map(VersionedObject.decode)
+            } catch {
+                throw APIError.badRequest("bad_retried", "the retried object does not decode: \(error)")
+            }
+            let outcome = try await node.kv.coordinateLocally(write, retried: retried)
             // A sender of the older layout cannot decode the trailing `hinted`.
             let hinted =
                 request.primaryQuorum == nil

@@ -5,12 +5,18 @@ import Wire
 extension KVService {
     /// Hands the write to the first reachable replica and answers what it answered, headers included, so that a
     /// forwarded write reads exactly like a direct one.
-    func forward(_ request: WriteRequest, to replicas: [String]) async throws(APIError) -> WriteOutcome {
+    ///
+    /// `retried` is what this node stored for the write before a replica answered `ring_moved`: the replica that
+    /// coordinates now merges it rather than writing the client's value again.
+    func forward(_ request: WriteRequest, to replicas: [String], retried: VersionedObject? = nil)
+        async throws(APIError) -> WriteOutcome
+    {
         var message = CoordinatePut(
             collection: request.collection, key: request.key, value: request.content?.value,
             contentType: request.content?.contentType ?? "", context: request.context.map { Array($0.utf8) },
             ifMatch: request.ifMatch.map { Array($0.utf8) }, ifNoneMatch: request.ifNoneMatch,
-            writeQuorum: request.writeQuorum?.value ?? "", primaryQuorum: request.primaryQuorum ?? "")
+            writeQuorum: request.writeQuorum?.value ?? "", primaryQuorum: request.primaryQuorum ?? "",
+            retried: retried?.encoded())
         var failures: [String] = []
         // The first reachable replica coordinates. Only a write that certainly never reached a replica moves on
         // to the next: after a timeout or a lost connection it may be applied there, and running it again on
@@ -29,6 +35,7 @@ extension KVService {
                     // A peer of the older layout refused the message unread; without X-Dhrt-PW nothing is lost
                     // by sending it that layout (its reply then names no fallbacks).
                     message.primaryQuorum = nil
+                    message.retried = nil
                     continue
                 }
                 guard Self.certainlyNotDelivered(error) else {

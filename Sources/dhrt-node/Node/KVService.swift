@@ -94,7 +94,9 @@ struct KVService: Sendable {
     }
 
     /// Applies the write to the local replica with this node's actor id, then replicates it (`QuorumWrite`).
-    func coordinateLocally(_ request: WriteRequest) async throws(APIError) -> WriteOutcome {
+    func coordinateLocally(_ request: WriteRequest, retried: VersionedObject? = nil) async throws(APIError)
+        -> WriteOutcome
+    {
         try validate(key: request.key)
         let snapshot = try formedSnapshot()
         var replicas = snapshot.replicas(collection: request.collection, key: request.key)
@@ -102,7 +104,8 @@ struct KVService: Sendable {
         if !replicas.contains(node.config.name) { replicas = [node.config.name] + replicas.dropLast() }
         let need = try quorum(
             request.writeQuorum, overridden: request.overriddenConsistency, available: replicas.count)
-        return try await Self.awaiting(startCoordinating(request, snapshot: snapshot, replicas: replicas, w: need))
+        return try await Self.awaiting(
+            startCoordinating(request, snapshot: snapshot, replicas: replicas, w: need, retried: retried))
     }
 
     /// Runs `QuorumWrite` for a key this node holds a replica of; `replicas` and `w` are already resolved.
