@@ -191,7 +191,7 @@ struct InterNodeHandler: Sendable {
             ifMatch: request.ifMatch.map { String(decoding: $0, as: UTF8.self) }, ifNoneMatch: request.ifNoneMatch,
             writeQuorum: request.writeQuorum.isEmpty ? nil : (header: "X-Dhrt-W", value: request.writeQuorum),
             primaryQuorum: primaryQuorum.isEmpty ? nil : primaryQuorum)
-        do {
+        do throws(APIError) {
             let retried: VersionedObject?
             do {
                 retried = try request.retried.map(VersionedObject.decode)

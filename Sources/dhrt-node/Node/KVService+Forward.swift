@@ -1,3 +1,4 @@
+import Coordinator
 import HTTPTypes
 import Wire
 
