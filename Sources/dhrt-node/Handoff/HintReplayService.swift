@@ -70,7 +70,10 @@ struct HintReplayService: Service {
         let targets = HintQueue.replayTargets(
             owner: hint.owner, replicas: snapshot.replicas(collection: hint.collection, key: hint.key),
             incoming: snapshot.incoming(collection: hint.collection, key: hint.key))
-        let payload = ReplicaPut(collection: hint.collection, key: hint.key, object: bytes).encoded()
+        // Fenced as any replica write: a target that no longer holds the key refuses rather than storing what it
+        // will drop, and the replay runs again on the target's newer ring.
+        let payload = ReplicaPut(collection: hint.collection, key: hint.key, object: bytes, epoch: snapshot.ring.epoch)
+            .encoded()
         let remaining = Mutex((count: targets.count, ok: true))
         let done: @Sendable (Bool) -> Void = { ok in
             let last = remaining.withLock { state -> Bool? in
@@ -92,7 +95,12 @@ struct HintReplayService: Service {
             }
             client.submit(type: ReplicaPut.type.rawValue, payload: payload, deadline: deadline).whenComplete {
                 result in
-                if case .success = Peers.decode(result, as: ReplicaPutReply.self) { done(true) } else { done(false) }
+                switch Peers.decode(result, as: ReplicaPutReply.self) {
+                case .success: done(true)
+                case .failure(let error):
+                    if error.isRingMoved { Task { await self.node.control.refreshRing(from: target) } }
+                    done(false)
+                }
             }
         }
     }

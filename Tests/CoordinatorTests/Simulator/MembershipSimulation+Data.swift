@@ -71,6 +71,8 @@ extension MembershipSimulation {
             guard node.alive, node.incarnation == incarnation else { return }
             for key in node.dirty { node.synced[key] = node.store[key] }
             node.dirty = []
+            for hint in node.dirtyHints { node.syncedHints[hint] = node.hints[hint] }
+            node.dirtyHints = []
             node.syncScheduled = false
             let waiters = node.syncWaiters
             node.syncWaiters = []
@@ -128,16 +130,20 @@ extension MembershipSimulation {
         guard current.contains(coordinator.name) else { return }
         let next = ring.pending.isEmpty ? current : ring.future.preferenceList(partition: partition).map(\.name)
         let incoming = next.filter { !current.contains($0) }
+        // Sloppy quorum, as the node's: fallbacks after the list (not the receivers), primaries judged down.
+        let fallbacks = ring.fallbacks(partition: partition).map(\.name).filter { !incoming.contains($0) }
         let machine = QuorumWrite(
             requestID: UInt64(value), coordinator: coordinator.name, replicas: current + incoming, w: 2,
-            deadline: now + 2_000 * Self.ms, incoming: Set(incoming),
+            deadline: now + 2_000 * Self.ms, fallbacks: fallbacks, down: down(coordinator),
+            handoffAt: now + 1_000 * Self.ms, incoming: Set(incoming),
             leaving: Set(current.filter { !next.contains($0) }))
         let io = SimWriteIO(simulation: self, node: coordinator, key: key, value: value, epoch: ring.epoch)
         let run = WriteCoordination(machine, io: io)
         run.start { [self] answer in
-            guard case .success(.success(_, let object)) = answer else { return }
+            guard case .success(.success(let acks, let object)) = answer else { return }
             let actor = io.actor
-            acked.append((key, Dot(actor: actor, counter: object.context[actor]), value, now))
+            let sloppy = acks.contains { !current.contains($0) && !incoming.contains($0) }
+            acked.append((key, Dot(actor: actor, counter: object.context[actor]), value, now, sloppy))
         }
     }
 
@@ -214,11 +220,12 @@ extension MembershipSimulation {
 
     static func bytes(_ value: Int) -> [UInt8] { withUnsafeBytes(of: UInt32(value).littleEndian) { Array($0) } }
 
-    /// Reads that missed a write acknowledged before they started: R + W > N promises they see it.
+    /// Reads that missed a write acknowledged before they started: R + W > N promises they see it, for writes that
+    /// the replicas acknowledged (one acknowledged by a fallback's hint promises it only once the hint is replayed).
     func staleReads() -> [(key: Int, missed: Dot)] {
         var stale: [(key: Int, missed: Dot)] = []
         for read in reads {
-            for write in acked where write.key == read.key && write.at <= read.startedAt {
+            for write in acked where write.key == read.key && write.at <= read.startedAt && !write.sloppy {
                 if !Self.holds(read.object, write.dot, write.value) { stale.append((read.key, write.dot)) }
             }
         }

@@ -64,7 +64,14 @@ extension MembershipSimulation {
             _ object: VersionedObject, at fallback: String, for owner: String,
             done: @escaping @Sendable (ReplicaCallFailure?) -> Void
         ) {
-            done(ReplicaCallFailure("no fallbacks in this simulation"))
+            let (simulation, key, from) = (simulation, key, node.name)
+            let done = FirstAnswer(done)
+            simulation.send(from: from, to: fallback) { holder in
+                simulation.storeHint(object, owner: owner, key: key, at: holder)
+                simulation.whenSynced(holder) {
+                    simulation.send(from: holder.name, to: from) { _ in if self.current { done.call(nil) } }
+                }
+            }
         }
 
         func schedule(at instant: UInt64, _ body: @escaping @Sendable () -> Void) -> any RunTimer {

@@ -41,6 +41,11 @@ final class MembershipSimulation: @unchecked Sendable {
         var dirty: Set<Int> = []
         var syncWaiters: [() -> Void] = []
         var syncScheduled = false
+        /// Hints held for other owners, their synced part and the ones written since the last sync.
+        var hints: [HintKey: VersionedObject] = [:]
+        var syncedHints: [HintKey: VersionedObject] = [:]
+        var dirtyHints: Set<HintKey> = []
+        var hintQueue = HintQueue(limits: MembershipSimulation.hintLimits)
         /// Bumped by every crash: answers and timers meant for an earlier life are dropped.
         var incarnation = 0
         var stableSince: (epoch: UInt64, at: UInt64) = (0, 0)
@@ -77,8 +82,9 @@ final class MembershipSimulation: @unchecked Sendable {
     var queue = Heap<Event>()
     var sequence = 0
     var nextValue = 0
-    /// Writes acknowledged to the client: the key, the dot the write made, when.
-    var acked: [(key: Int, dot: Dot, value: Int, at: UInt64)] = []
+    /// Writes acknowledged to the client: the key, the dot the write made, when, and whether a fallback's hint
+    /// was among the acknowledgements (sloppy quorum: a read of the primaries may then miss it until the replay).
+    var acked: [(key: Int, dot: Dot, value: Int, at: UInt64, sloppy: Bool)] = []
     /// Reads answered to the client: the key, when it started, what it returned.
     var reads: [(key: Int, startedAt: UInt64, object: VersionedObject)] = []
     var writesEnabled = true
@@ -100,6 +106,10 @@ final class MembershipSimulation: @unchecked Sendable {
     var leadersByTerm: [UInt64: Set<String>] = [:]
     var violations: [String] = []
     var fenced = 0
+    /// Whether a hint replay carries the ring epoch it was aimed by, so that a node that no longer holds the key
+    /// refuses it (as every other replica write) instead of storing what it will drop.
+    var fencesHintReplay = true
+    var hintsStored = 0
 
     init(seed: UInt64, dropRate: Double = 0.02, duplicateRate: Double = 0.02) {
         random = SeededGenerator(seed: seed)
@@ -202,6 +212,8 @@ final class MembershipSimulation: @unchecked Sendable {
                 node.incarnation += 1
                 node.store = node.synced
                 node.dirty = []
+                node.hints = node.syncedHints
+                node.dirtyHints = []
                 node.syncWaiters = []
                 node.syncScheduled = false
                 node.checkpoint = node.transfers.checkpoint
@@ -236,6 +248,7 @@ final class MembershipSimulation: @unchecked Sendable {
         node.alive = true
         node.detector = FailureDetector()
         node.transfers = Self.transfers(name, checkpoint: node.checkpoint)
+        reloadHints(node)
         if let disk = node.disk {
             node.log = makeLog(name, state: disk)
             if let base = disk.entries.first { apply(base, at: node) }
@@ -279,6 +292,7 @@ final class MembershipSimulation: @unchecked Sendable {
                 node.transfers.onRing(ring, down: down(node), now: local) + node.transfers.onTick(now: local),
                 at: node)
             dropLostPartitions(node)
+            tickHints(node)
         }
     }
 

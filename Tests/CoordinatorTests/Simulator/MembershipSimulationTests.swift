@@ -24,6 +24,8 @@ import Testing
         #expect(simulation.termsWithTwoLeaders.isEmpty, "seed \(seed): two leaders in a term")
         #expect(simulation.acked.count > 500, "the run must acknowledge writes for the invariants to mean anything")
         #expect(Set(simulation.rings).count == 1, "seed \(seed): rings did not converge to one")
+        #expect(simulation.hintsStored > 0, "seed \(seed): no write went to a fallback")
+        #expect(simulation.hintsLeft == 0, "seed \(seed): \(simulation.hintsLeft) hints never replayed")
         let ring = try! #require(simulation.nodes["n1"]?.ring)
         #expect(ring.pending.isEmpty, "seed \(seed): a plan neither completed nor aborted")
         #expect(ring.member(named: "n4")?.state == .up, "seed \(seed)")
