@@ -132,11 +132,14 @@ import Testing
         #expect(queue.onTick(now: 20 * Self.second, up: []) == [.drop(hint("k1"), reason: .expired)])
     }
 
-    /// A hint for a plan's receiver that was down goes to it; one whose owner lost the key goes to every current
-    /// replica and receiver.
+    /// A hint for a plan's receiver that was down goes to it; one for a current replica during a plan goes to it
+    /// and the receivers; one whose owner lost the key goes to every current replica and receiver.
     @Test func replayTargets_includeThePlansReceivers() {
         #expect(HintQueue.replayTargets(owner: "n2", replicas: ["n1", "n2", "n3"], incoming: []) == ["n2"])
         #expect(HintQueue.replayTargets(owner: "n5", replicas: ["n1", "n2", "n3"], incoming: ["n5"]) == ["n5"])
+        // An owner that keeps or leaves the key during a plan: the receivers get it too, as they get writes.
+        #expect(
+            HintQueue.replayTargets(owner: "n3", replicas: ["n1", "n2", "n3"], incoming: ["n5"]) == ["n3", "n5"])
         #expect(
             HintQueue.replayTargets(owner: "n4", replicas: ["n1", "n2", "n3"], incoming: ["n5"])
                 == ["n1", "n2", "n3", "n5"])

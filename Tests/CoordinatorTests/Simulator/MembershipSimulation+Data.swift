@@ -224,8 +224,9 @@ extension MembershipSimulation {
     /// the replicas acknowledged (one acknowledged by a fallback's hint promises it only once the hint is replayed).
     func staleReads() -> [(key: Int, missed: Dot)] {
         var stale: [(key: Int, missed: Dot)] = []
+        let strict = Dictionary(grouping: acked.filter { !$0.sloppy }, by: \.key)
         for read in reads {
-            for write in acked where write.key == read.key && write.at <= read.startedAt && !write.sloppy {
+            for write in strict[read.key] ?? [] where write.at <= read.startedAt {
                 if !Self.holds(read.object, write.dot, write.value) { stale.append((read.key, write.dot)) }
             }
         }

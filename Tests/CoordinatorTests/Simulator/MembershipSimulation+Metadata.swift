@@ -28,7 +28,7 @@ extension MembershipSimulation {
 
     /// Adopts a committed entry's ring; checks that no other ring was committed at its epoch.
     func apply(_ entry: MetadataEntry, at node: SimNode) {
-        guard let ring = try? Ring.decode(entry.payload) else {
+        guard let ring = decodedRing(entry.payload) else {
             violations.append("entry \(entry.index) does not hold a ring")
             return
         }
@@ -43,7 +43,7 @@ extension MembershipSimulation {
     /// On the leader, once its last entry is committed: one change at a time, in the node's order of duties.
     func lead(_ node: SimNode) {
         guard let log = node.log, log.isLeader, log.isSettled, let entry = log.committedEntry,
-            let ring = try? Ring.decode(entry.payload)
+            let ring = decodedRing(entry.payload)
         else { return }
         if let voters = RingVoters.nextStep(from: log.voters, towards: ring) {
             propose(entry.payload, voters: voters, at: node)
@@ -57,6 +57,14 @@ extension MembershipSimulation {
         } else if ring.pending.isEmpty, let change = nextWanted(ring), let next = try? ring.planning([change]) {
             propose(next.encoded(), voters: log.voters, at: node)
         }
+    }
+
+    /// Decodes a ring once per distinct encoding: the leader looks at its committed ring on every tick.
+    func decodedRing(_ payload: [UInt8]) -> Ring? {
+        if let ring = ringCache[payload] { return ring }
+        guard let ring = try? Ring.decode(payload) else { return nil }
+        ringCache[payload] = ring
+        return ring
     }
 
     func propose(_ payload: [UInt8], voters: [String], at node: SimNode) {

@@ -110,6 +110,7 @@ final class MembershipSimulation: @unchecked Sendable {
     /// refuses it (as every other replica write) instead of storing what it will drop.
     var fencesHintReplay = true
     var hintsStored = 0
+    var ringCache: [[UInt8]: Ring] = [:]
 
     init(seed: UInt64, dropRate: Double = 0.02, duplicateRate: Double = 0.02) {
         random = SeededGenerator(seed: seed)
@@ -301,16 +302,17 @@ final class MembershipSimulation: @unchecked Sendable {
     }
 
     /// Gossip: a node takes a newer ring of its cluster, or its first ring if it lists the node. Only rings the
-    /// log committed exist to be gossiped; one that does not match the log's breaks the model.
+    /// log committed exist to be gossiped; one that does not match the log's breaks the model. It is checked when
+    /// adopted: every ring a node gossips was checked so.
     func merge(_ incoming: Ring, into node: SimNode) {
+        if let mine = node.ring {
+            guard mine.clusterID == incoming.clusterID, incoming.epoch > mine.epoch else { return }
+        } else if incoming.member(named: node.name) == nil {
+            return
+        }
         if committedByEpoch[incoming.epoch] != incoming.encoded() {
             violations.append("\(node.name) was sent a ring the log did not commit (epoch \(incoming.epoch))")
         }
-        guard let mine = node.ring else {
-            if incoming.member(named: node.name) != nil { node.ring = incoming }
-            return
-        }
-        guard mine.clusterID == incoming.clusterID, incoming.epoch > mine.epoch else { return }
         node.ring = incoming
     }
 }

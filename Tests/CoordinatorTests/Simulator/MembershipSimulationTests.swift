@@ -7,8 +7,10 @@ import Testing
 /// Joins, an aborted plan and a leave, committed through the metadata log, under writes, partitions, crashes,
 /// restarts and message loss, over many seeds. `DHRT_MEMBERSHIP_SEEDS=500` runs more.
 @Suite struct MembershipSimulationTests {
-    static let seeds = Array(
-        1...UInt64(ProcessInfo.processInfo.environment["DHRT_MEMBERSHIP_SEEDS"].flatMap(Int.init) ?? 24))
+    /// Seed 46 lost a write acknowledged by a hint whose owner was leaving: the replay reached the leaver only.
+    static let seeds =
+        Array(1...UInt64(ProcessInfo.processInfo.environment["DHRT_MEMBERSHIP_SEEDS"].flatMap(Int.init) ?? 32))
+        + [46]
 
     @Test(arguments: seeds)
     func plansCompleteOrAbort_oneRingPerEpoch_andNoAcknowledgedWriteIsLostOrMissedByARead(seed: UInt64) {
