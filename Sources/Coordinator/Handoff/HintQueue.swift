@@ -311,11 +311,10 @@ public struct HintQueue: Sendable {
 }
 
 extension HintQueue {
-    /// Where a hint for `owner` is replayed: to the owner while it still replicates the key, a pending plan's
-    /// receivers included (one that was down when the write was made gets it), and then also to the plan's
-    /// receivers, as every write during a plan goes to them: a receiver may have copied the range from the owner
-    /// already, and an owner that is leaving drops it. Once the key has moved, to every current replica and
-    /// receiver.
+    /// Where a hint for `owner` is replayed. While the owner still replicates the key (as a current replica or a
+    /// pending plan's receiver): to the owner and to the plan's receivers, as every write during a plan goes to
+    /// them (a receiver may have copied the range from the owner already, and an owner that is leaving drops it).
+    /// Once the key has moved: to every current replica and receiver.
     public static func replayTargets(owner: String, replicas: [String], incoming: [String]) -> [String] {
         if replicas.contains(owner) || incoming.contains(owner) { return [owner] + incoming.filter { $0 != owner } }
         return replicas + incoming.filter { !replicas.contains($0) }

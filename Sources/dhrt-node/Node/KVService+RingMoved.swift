@@ -27,7 +27,9 @@ extension KVService {
             await node.control.refreshRing(from: mover)
             let snapshot = node.cluster.snapshot
             let replicas = snapshot.replicas(collection: request.collection, key: request.key)
-            guard replicas.contains(node.config.name) else { return try await service.forward(request, to: replicas, retried: first) }
+            guard replicas.contains(node.config.name) else {
+                return try await service.forward(request, to: replicas, retried: first)
+            }
             let need = try service.writeQuorum(request, available: replicas.count)
             return try await service.startCoordinating(
                 request, snapshot: snapshot, replicas: replicas, w: need, retried: first, retryOnMove: false

@@ -94,6 +94,14 @@ extension MembershipSimulation {
         }
     }
 
+    /// The key's preference list under `ring`, and the members a pending plan adds to it (its receivers).
+    func lists(of key: Int, in ring: Ring) -> (current: [String], incoming: [String]) {
+        let partition = partitionOf(key)
+        let current = ring.preferenceList(partition: partition).map(\.name)
+        guard !ring.pending.isEmpty else { return (current, []) }
+        return (current, ring.future.preferenceList(partition: partition).map(\.name).filter { !current.contains($0) })
+    }
+
     func partitionOf(_ key: Int) -> Int { Int((UInt64(key) &* 0x9E37_79B9_7F4A_7C15) >> 60) % partitions }
 
     // MARK: Clients
@@ -154,11 +162,7 @@ extension MembershipSimulation {
 
     func fences(key: Int, epoch: UInt64, at replica: SimNode, writing: Bool) -> Bool {
         guard let ring = replica.ring, ring.epoch > epoch else { return false }
-        let partition = partitionOf(key)
-        let current = ring.preferenceList(partition: partition).map(\.name)
-        let incoming =
-            ring.pending.isEmpty
-            ? [] : ring.future.preferenceList(partition: partition).map(\.name).filter { !current.contains($0) }
+        let (current, incoming) = lists(of: key, in: ring)
         let refused = EpochFence.refuses(
             requestEpoch: epoch, localEpoch: ring.epoch, me: replica.name, replicas: current, incoming: incoming,
             writing: writing)

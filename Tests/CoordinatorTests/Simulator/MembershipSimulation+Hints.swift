@@ -66,11 +66,7 @@ extension MembershipSimulation {
             return
         }
         let key = Int(hint.key[0])
-        let partition = partitionOf(key)
-        let current = ring.preferenceList(partition: partition).map(\.name)
-        let incoming =
-            ring.pending.isEmpty
-            ? [] : ring.future.preferenceList(partition: partition).map(\.name).filter { !current.contains($0) }
+        let (current, incoming) = lists(of: key, in: ring)
         let targets = HintQueue.replayTargets(owner: hint.owner, replicas: current, incoming: incoming)
         let incarnation = node.incarnation
         let epoch = ring.epoch

@@ -130,12 +130,7 @@ extension MembershipSimulation {
             }
         }
 
-        func planReceivers() -> [String] {
-            guard !ring.pending.isEmpty else { return [] }
-            let partition = simulation.partitionOf(key)
-            let current = ring.preferenceList(partition: partition).map(\.name)
-            return ring.future.preferenceList(partition: partition).map(\.name).filter { !current.contains($0) }
-        }
+        func planReceivers() -> [String] { simulation.lists(of: key, in: ring).incoming }
 
         func schedule(at instant: UInt64, _ body: @escaping @Sendable () -> Void) -> any RunTimer {
             SimTimer.arm({ simulation.at(instant, $0) }, while: { self.current }, body)
